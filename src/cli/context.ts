@@ -1,0 +1,9 @@
+import type { EnvironmentPaths } from "../steps/environment.ts";
+import type { Reporter } from "../reporting/reporter.ts";
+
+/** What every command handler gets from the composition root (src/main.ts). */
+export interface CliContext {
+  readonly paths: EnvironmentPaths;
+  /** Built once per run from the global --json/--verbose flags. */
+  reporter(options: { json: boolean; verbose: boolean }): Reporter;
+}

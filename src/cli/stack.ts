@@ -1,0 +1,117 @@
+/** `gantry stack ...` and `gantry demo`: the environment's Pulumi stack through the Automation API. */
+import type { Argv } from "yargs";
+import { parseEnvironmentName } from "../config/load.ts";
+import { ENVIRONMENTS } from "../config/schema.ts";
+import type { Reporter } from "../reporting/reporter.ts";
+import type { OpenedEnvironment } from "../steps/environment.ts";
+import type { CliContext } from "./context.ts";
+import type { GlobalArgs } from "./index.ts";
+
+/** Loaded on use: Pulumi's SDK is heavy and `--help` must stay fast. */
+async function openEnvironment(
+  ...args: Parameters<typeof import("../steps/environment.ts").openEnvironment>
+): Promise<OpenedEnvironment> {
+  return (await import("../steps/environment.ts")).openEnvironment(...args);
+}
+
+const engineLines =
+  (reporter: Reporter) =>
+  (text: string): void => {
+    for (const line of text.split("\n")) if (line.trim()) reporter.emit({ type: "engine", line });
+  };
+
+/** Register the `stack` command group. */
+export function stackCommand(ctx: CliContext) {
+  const envOption = (b: Argv<GlobalArgs>) =>
+    b.option("env", {
+      type: "string",
+      choices: ENVIRONMENTS,
+      demandOption: true,
+      describe: "environment (Pulumi.<env>.yaml)",
+    });
+  return {
+    command: "stack <command>",
+    describe: "Preview, update, read or destroy an environment's Pulumi stack",
+    builder: (y: Argv<GlobalArgs>) =>
+      y
+        .command(
+          "preview",
+          "Show what `up` would change, with the property diff",
+          envOption,
+          async (argv) => {
+            const reporter = ctx.reporter(argv);
+            const { stack } = await openEnvironment(parseEnvironmentName(argv.env), ctx.paths, reporter);
+            reporter.emit({ type: "progress", message: `previewing stack ${stack.name}` });
+            const preview = await stack.preview(engineLines(reporter));
+            if (!argv.json) process.stderr.write(preview.diffText);
+            reporter.emit({
+              type: "result",
+              title: "preview",
+              data: { changeSummary: preview.changeSummary, changes: preview.changes },
+            });
+          },
+        )
+        .command("up", "Create or update the stack and print its outputs", envOption, async (argv) => {
+          const reporter = ctx.reporter(argv);
+          const { stack } = await openEnvironment(parseEnvironmentName(argv.env), ctx.paths, reporter);
+          reporter.emit({ type: "progress", message: `updating stack ${stack.name}` });
+          const res = await stack.up(engineLines(reporter));
+          reporter.emit({ type: "result", title: "stack outputs (EnvironmentOutputs)", data: res.outputs });
+        })
+        .command("outputs", "Print the stack's EnvironmentOutputs", envOption, async (argv) => {
+          const reporter = ctx.reporter(argv);
+          const { stack } = await openEnvironment(parseEnvironmentName(argv.env), ctx.paths, reporter);
+          reporter.emit({
+            type: "result",
+            title: "stack outputs (EnvironmentOutputs)",
+            data: await stack.outputs(),
+          });
+        })
+        .command("destroy", "Delete every resource of the stack", envOption, async (argv) => {
+          const reporter = ctx.reporter(argv);
+          const { stack } = await openEnvironment(parseEnvironmentName(argv.env), ctx.paths, reporter);
+          reporter.emit({ type: "progress", message: `destroying stack ${stack.name}` });
+          await stack.destroy(engineLines(reporter));
+          reporter.emit({
+            type: "result",
+            title: "stack destroyed",
+            data: { stack: stack.name, destroyed: true },
+          });
+        })
+        .demandCommand(1, "name a stack command: preview, up, outputs, destroy")
+        .strict(),
+    handler: () => undefined,
+  };
+}
+
+/** `gantry demo`: start the sandbox, create the sandbox stack, print its outputs. */
+export function demoCommand(ctx: CliContext) {
+  return {
+    command: "demo",
+    describe: "Start the sandbox, create the sandbox stack through the Automation API, print its outputs",
+    builder: (y: Argv<GlobalArgs>) => y,
+    handler: async (argv: GlobalArgs) => {
+      const reporter = ctx.reporter(argv);
+      const started = Date.now();
+      const { stack, sandbox } = await openEnvironment("sandbox", ctx.paths, reporter);
+      reporter.emit({
+        type: "progress",
+        message: `creating/updating stack ${stack.name} on ${sandbox?.endpoint ?? ""}`,
+      });
+      const res = await stack.up(engineLines(reporter));
+      reporter.emit({
+        type: "info",
+        message: `stack ${stack.name} ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${JSON.stringify(res.changeSummary)}`,
+      });
+      reporter.emit({
+        type: "result",
+        title: "sandbox stack outputs (EnvironmentOutputs)",
+        data: res.outputs,
+      });
+      reporter.emit({
+        type: "info",
+        message: "the sandbox keeps running: `npm run gantry -- sandbox stop` stops it",
+      });
+    },
+  };
+}

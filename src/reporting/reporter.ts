@@ -1,0 +1,75 @@
+/**
+ * The Reporter port: every line gantry shows goes through typed events, so the terminal, a CI
+ * log, GitHub and JSON output are interchangeable hosts.
+ */
+
+/** Events the app emits. */
+export type ReportEvent =
+  | { readonly type: "info"; readonly message: string }
+  | { readonly type: "warn"; readonly message: string }
+  | { readonly type: "progress"; readonly message: string }
+  | { readonly type: "engine"; readonly line: string }
+  | { readonly type: "result"; readonly title: string; readonly data: unknown };
+
+/** Sink of {@link ReportEvent}s. */
+export interface Reporter {
+  emit(event: ReportEvent): void;
+}
+
+/** Writable streams a host prints to (injectable for tests). */
+export interface Streams {
+  readonly out: { write(text: string): unknown };
+  readonly err: { write(text: string): unknown };
+}
+
+const processStreams: Streams = { out: process.stdout, err: process.stderr };
+
+/**
+ * Human host: progress and engine lines on stderr (engine lines only with `verbose`), results on
+ * stdout as indented JSON under a title.
+ */
+export class TerminalReporter implements Reporter {
+  private readonly streams: Streams;
+  private readonly verbose: boolean;
+  private readonly started = Date.now();
+
+  constructor(options: { verbose?: boolean; streams?: Streams } = {}) {
+    this.streams = options.streams ?? processStreams;
+    this.verbose = options.verbose ?? false;
+  }
+
+  emit(event: ReportEvent): void {
+    const t = `${((Date.now() - this.started) / 1000).toFixed(1).padStart(5)}s`;
+    switch (event.type) {
+      case "info":
+        this.streams.err.write(`${t}  ${event.message}\n`);
+        break;
+      case "progress":
+        this.streams.err.write(`${t}  … ${event.message}\n`);
+        break;
+      case "warn":
+        this.streams.err.write(`${t}  warning: ${event.message}\n`);
+        break;
+      case "engine":
+        if (this.verbose) this.streams.err.write(event.line.endsWith("\n") ? event.line : `${event.line}\n`);
+        break;
+      case "result":
+        this.streams.out.write(`${event.title}\n${JSON.stringify(event.data, null, 2)}\n`);
+        break;
+    }
+  }
+}
+
+/** Machine host (`--json`): only results, one JSON document per line on stdout; the rest on stderr. */
+export class JsonReporter implements Reporter {
+  private readonly streams: Streams;
+
+  constructor(streams: Streams = processStreams) {
+    this.streams = streams;
+  }
+
+  emit(event: ReportEvent): void {
+    if (event.type === "result") this.streams.out.write(`${JSON.stringify(event.data)}\n`);
+    else if (event.type === "warn") this.streams.err.write(`warning: ${event.message}\n`);
+  }
+}

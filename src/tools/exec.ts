@@ -1,0 +1,94 @@
+import { spawn } from "node:child_process";
+import { access, constants } from "node:fs/promises";
+import path from "node:path";
+
+/** Result of a finished child process. */
+export interface ExecResult {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly timedOut: boolean;
+}
+
+/** Options for {@link run}. */
+export interface RunOptions {
+  readonly cwd?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Kill the child (SIGTERM, then SIGKILL after 5 s) once this many ms have passed. */
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+  /** Called with each chunk of stderr+stdout, for progress on long builds. */
+  readonly onOutput?: (chunk: string) => void;
+}
+
+/**
+ * Run a command to completion and collect its output. Never throws for a non-zero exit:
+ * callers classify the result (house style: foreign failures are classified at the boundary).
+ * A command that cannot be started resolves with code null and the reason in stderr.
+ */
+export function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<ExecResult> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ["ignore", "pipe", "pipe"],
+      signal: options.signal,
+    });
+    let stdout = "";
+    let stderr = "";
+    let timedOut = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            child.kill("SIGTERM");
+            killTimer = setTimeout(() => child.kill("SIGKILL"), 5000);
+          }, options.timeoutMs);
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+      options.onOutput?.(d.toString());
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+      options.onOutput?.(d.toString());
+    });
+    const finish = (code: number | null, signal: NodeJS.Signals | null, extra = ""): void => {
+      if (timer) clearTimeout(timer);
+      if (killTimer) clearTimeout(killTimer);
+      resolve({ code, signal, stdout, stderr: stderr + extra, timedOut });
+    };
+    child.on("error", (err) => {
+      finish(null, null, err.message);
+    });
+    child.on("close", (code, signal) => {
+      finish(code, signal);
+    });
+  });
+}
+
+/** Find an executable on PATH (like `which`), or undefined. */
+export async function which(name: string, envPath = process.env.PATH ?? ""): Promise<string | undefined> {
+  for (const dir of envPath.split(path.delimiter).filter(Boolean)) {
+    const candidate = path.join(dir, name);
+    try {
+      await access(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** The last `lines` non-empty lines of a text, joined by " | ", for one-line error messages. */
+export function tail(text: string, lines = 3): string {
+  return text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .slice(-lines)
+    .join(" | ");
+}
