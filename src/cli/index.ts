@@ -23,7 +23,7 @@ function exitCodeFor(err: unknown): number {
 
 /** Print an error as one line plus its hint, on stderr. */
 export function printError(err: unknown, verbose: boolean): void {
-  const message = err instanceof GantryError ? err.message : oneLine(err);
+  const message = oneLine(err);
   process.stderr.write(`gantry: error: ${message}\n`);
   if (err instanceof GantryError && err.hint) process.stderr.write(`  hint: ${err.hint}\n`);
   if (verbose && err instanceof Error && err.cause !== undefined) {

@@ -154,9 +154,8 @@ export function sandboxCommand(ctx: CliContext) {
               }),
           async (argv) => {
             const tag = parseTag(argv.tag);
-            const control = await runningControl(ctx);
             if (argv.clear) {
-              await control.clearFaults(tag);
+              await (await runningControl(ctx)).clearFaults(tag);
               ctx.reporter(argv).emit({ type: "result", title: `faults cleared for ${tag}`, data: { tag } });
               return;
             }
@@ -171,7 +170,7 @@ export function sandboxCommand(ctx: CliContext) {
               kind: argv.kind as FaultKind,
               ...(argv.alarm === undefined ? {} : { alarmName: argv.alarm }),
             };
-            await control.addFault(fault);
+            await (await runningControl(ctx)).addFault(fault);
             ctx.reporter(argv).emit({ type: "result", title: "fault marked", data: fault });
           },
         )

@@ -66,7 +66,10 @@ export function validateConfig(
   if (!stack.success) throw describeIssue(file, PROJECT_NAME, stack.error.issues[0] as z.core.$ZodIssue);
   const gantry = gantryConfigSchema.safeParse(namespaces.gantry);
   if (!gantry.success) throw describeIssue(file, "gantry", gantry.error.issues[0] as z.core.$ZodIssue);
-  return Object.freeze({ env, file, region, stack: stack.data, gantry: gantry.data });
+  const pulumiConfig = Object.fromEntries(
+    Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
+  );
+  return Object.freeze({ env, file, region, stack: stack.data, gantry: gantry.data, pulumiConfig });
 }
 
 /** Read and validate Pulumi.<env>.yaml from `projectDir`. */

@@ -70,4 +70,6 @@ export interface EnvironmentConfig {
   readonly region: string;
   readonly stack: z.infer<typeof stackConfigSchema>;
   readonly gantry: z.infer<typeof gantryConfigSchema>;
+  /** Every key of the file as Pulumi stack config (structured values as JSON), applied before each run. */
+  readonly pulumiConfig: Readonly<Record<string, string>>;
 }

@@ -267,17 +267,12 @@ async function goBuild(
   await writeFile(path.join(dir, "tools.go"), `//go:build tools\n\npackage tools\n\nimport _ "${pkg}"\n`);
   const step = async (args: string[]): Promise<void> => {
     const started = Date.now();
-    let lastBeat = Date.now();
-    const res = await run("go", args, {
-      cwd: dir,
-      env,
-      timeoutMs: 45 * 60_000,
-      onOutput: () => {
-        if (Date.now() - lastBeat > 30_000) {
-          lastBeat = Date.now();
-          log(`pulumi: still running go ${args[0] ?? ""} (${Math.round((Date.now() - started) / 1000)} s)`);
-        }
-      },
+    // go is silent while compiling: a heartbeat shows the long first build is alive.
+    const beat = setInterval(() => {
+      log(`pulumi: still running go ${args[0] ?? ""} (${Math.round((Date.now() - started) / 1000)} s)`);
+    }, 30_000);
+    const res = await run("go", args, { cwd: dir, env, timeoutMs: 45 * 60_000 }).finally(() => {
+      clearInterval(beat);
     });
     if (res.code !== 0) {
       throw new ToolchainError(`go ${args.slice(0, 2).join(" ")} failed: ${tail(res.stderr, 2)}`, {

@@ -13,6 +13,7 @@ import {
   type Stack,
   StackNotFoundError,
 } from "@pulumi/pulumi/automation/index.js";
+import { mkdir } from "node:fs/promises";
 import { oneLine, PulumiError } from "../errors.ts";
 import { environmentOutputsSchema, type EnvironmentOutputs } from "../stacks/outputs.ts";
 import type { PulumiCli } from "./cli.ts";
@@ -54,9 +55,14 @@ export interface StackPort {
 /** How to open a stack. */
 export interface OpenStackOptions {
   readonly stackName: string;
-  readonly projectDir: string;
-  /** Must match `name:` in the project's Pulumi.yaml. */
+  /**
+   * gantry's own workspace folder for this stack (Pulumi.yaml and the stack settings Pulumi writes);
+   * the repository's Pulumi.<env>.yaml is never rewritten by the engine.
+   */
+  readonly workDir: string;
   readonly projectName: string;
+  /** Stack config to apply before every operation (from Pulumi.<env>.yaml). */
+  readonly config: Readonly<Record<string, string>>;
   readonly program: PulumiFn;
   readonly cli: PulumiCli;
   /** e.g. `file:///…/.sandbox/pulumi`; undefined keeps the user's Pulumi login. */
@@ -98,8 +104,25 @@ function classify(err: unknown, action: string, stackName: string): PulumiError 
 
 function collectChange(changes: ResourceChange[], event: EngineEvent): void {
   const meta = event.resourcePreEvent?.metadata;
-  if (!meta || meta.type === "pulumi:pulumi:Stack") return;
-  changes.push({ op: meta.op, urn: meta.urn, type: meta.type, diffs: meta.diffs ?? [] });
+  // The stack itself and provider instances are plumbing, not resources a reviewer cares about.
+  if (!meta || meta.type === "pulumi:pulumi:Stack" || meta.type.startsWith("pulumi:providers:")) return;
+  const diffs = meta.diffs?.length ? meta.diffs : changedPaths(meta.old?.inputs, meta.new?.inputs);
+  changes.push({ op: meta.op, urn: meta.urn, type: meta.type, diffs: meta.op === "same" ? [] : diffs });
+}
+
+/**
+ * Dotted paths of the leaves that differ between two input objects (up to `depth` levels), for
+ * providers that report no property diff of their own (dynamic providers).
+ */
+export function changedPaths(a: unknown, b: unknown, depth = 4, prefix = ""): string[] {
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v);
+  if (depth > 0 && isObject(a) && isObject(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+    return keys.flatMap((k) => changedPaths(a[k], b[k], depth - 1, prefix ? `${prefix}.${k}` : k));
+  }
+  if (a === undefined && b === undefined) return [];
+  return JSON.stringify(a) === JSON.stringify(b) ? [] : [prefix || "(root)"];
 }
 
 /** Automation API adapter of {@link StackPort}. */
@@ -121,9 +144,23 @@ export class AutomationStack implements StackPort {
     if (options.backendUrl) envVars.PULUMI_BACKEND_URL = options.backendUrl;
     if (options.passphrase !== undefined) envVars.PULUMI_CONFIG_PASSPHRASE = options.passphrase;
     try {
+      await mkdir(options.workDir, { recursive: true });
       const stack = await LocalWorkspace.createOrSelectStack(
         { stackName: options.stackName, projectName: options.projectName, program: options.program },
-        { workDir: options.projectDir, pulumiCommand: options.cli.command, envVars },
+        {
+          workDir: options.workDir,
+          pulumiCommand: options.cli.command,
+          envVars,
+          projectSettings: {
+            name: options.projectName,
+            runtime: "nodejs",
+            description:
+              "gantry workspace (generated; edit Pulumi.yaml and Pulumi.<env>.yaml in the project instead)",
+          },
+        },
+      );
+      await stack.setAllConfig(
+        Object.fromEntries(Object.entries(options.config).map(([k, value]) => [k, { value, secret: false }])),
       );
       return new AutomationStack(stack);
     } catch (err) {

@@ -4,7 +4,7 @@
  * builds a fresh one; built in a staging folder and renamed into place only once it imports moto.
  */
 import { createHash } from "node:crypto";
-import { readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { oneLine, ToolchainError } from "../errors.ts";
 import { run, tail, which } from "../tools/exec.ts";
@@ -82,6 +82,12 @@ export async function ensureSandboxVenv(toolsDir: string, log: (line: string) =>
       await rename(staging, dir);
       await writeFile(path.join(dir, ".gantry-ready"), requirements);
       log(`sandbox: Python environment ready in ${Math.round((Date.now() - started) / 1000)} s`);
+      // Environments of earlier pins are dead weight now.
+      for (const entry of await readdir(toolsDir)) {
+        if (/^sandbox-venv-[0-9a-f]{12}$/.test(entry) && path.join(toolsDir, entry) !== dir) {
+          await rm(path.join(toolsDir, entry), { recursive: true, force: true });
+        }
+      }
       return { dir, python };
     } catch (err) {
       await rm(staging, { recursive: true, force: true });

@@ -52,8 +52,13 @@ export async function openEnvironment(
   if (env === "sandbox") await mkdir(path.join(paths.sandboxDir, "pulumi"), { recursive: true });
   const stack = await AutomationStack.open({
     stackName: env,
-    projectDir: paths.projectDir,
+    // The sandbox's workspace lives with its state; real environments' under .gantry/ (git-ignored).
+    workDir:
+      env === "sandbox"
+        ? path.join(paths.sandboxDir, "workspace")
+        : path.join(paths.projectDir, ".gantry", "workspaces", env),
     projectName: PROJECT_NAME,
+    config: config.pulumiConfig,
     program: environmentProgram(config, sandbox),
     cli,
     ...(env === "sandbox"

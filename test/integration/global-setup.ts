@@ -24,7 +24,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   };
   const started = Date.now();
   const cli = await ensurePulumiCli({ toolsDir, log });
-  log(`pulumi CLI v${cli.version} (${cli.source}) ready after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  log(
+    `pulumi CLI v${cli.version} (${cli.source}) ready after ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
   const sandboxDir = await mkdtemp(path.join(os.tmpdir(), "gantry-it-"));
   const sandbox = await startSandbox({
     stateDir: sandboxDir,

@@ -1,0 +1,141 @@
+/**
+ * The sandbox stack through the real Automation API and Pulumi engine, on a file backend in a
+ * temporary folder: preview with a diff, up, outputs (EnvironmentOutputs), a config change,
+ * destroy. What the stack created is checked through the AWS SDK against the sandbox.
+ */
+import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { DescribeClustersCommand, DescribeServicesCommand } from "@aws-sdk/client-ecs";
+import { DescribeRepositoriesCommand } from "@aws-sdk/client-ecr";
+import { DescribeDBInstancesCommand } from "@aws-sdk/client-rds";
+import { DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createAwsClients, type AwsClients } from "../../src/aws/clients.ts";
+import type { ReportEvent, Reporter } from "../../src/reporting/reporter.ts";
+import { environmentOutputsSchema, type EnvironmentOutputs } from "../../src/stacks/outputs.ts";
+import { openEnvironment, type EnvironmentPaths } from "../../src/steps/environment.ts";
+import { projectRoot, toolsDir } from "../../src/tools/paths.ts";
+
+const endpoint = inject("sandboxEndpoint");
+const sandboxDir = inject("sandboxDir");
+
+class Collect implements Reporter {
+  readonly events: ReportEvent[] = [];
+  emit(event: ReportEvent): void {
+    this.events.push(event);
+  }
+}
+
+describe("sandbox stack via the Automation API", () => {
+  let projectDir: string;
+  let paths: EnvironmentPaths;
+  let aws: AwsClients;
+  let outputs: EnvironmentOutputs;
+
+  beforeAll(async () => {
+    // A copy of the project files, so the test never touches the repository's Pulumi.sandbox.yaml.
+    projectDir = await mkdtemp(path.join(os.tmpdir(), "gantry-stack-"));
+    await copyFile(path.join(projectRoot, "Pulumi.yaml"), path.join(projectDir, "Pulumi.yaml"));
+    await copyFile(
+      path.join(projectRoot, "Pulumi.sandbox.yaml"),
+      path.join(projectDir, "Pulumi.sandbox.yaml"),
+    );
+    paths = { projectDir, toolsDir, sandboxDir };
+    aws = createAwsClients({ region: "us-east-1", endpoint });
+  });
+
+  afterAll(async () => {
+    aws.destroy();
+    await rm(projectDir, { recursive: true, force: true });
+  });
+
+  it("GIVEN a new stack WHEN previewed THEN the engine plans every resource as a create with a diff", async () => {
+    const { stack, sandbox } = await openEnvironment("sandbox", paths, new Collect());
+    expect(sandbox?.endpoint).toBe(endpoint);
+    const preview = await stack.preview();
+    // network, cluster, repository, log group, 2 alarms, db, 2 × (target group, task def, service), migration task def
+    expect(preview.changes).toHaveLength(14);
+    expect(preview.changeSummary.create).toBeGreaterThanOrEqual(14);
+    const types = new Set(preview.changes.map((c) => c.type.split(":").at(-1)));
+    expect([...types].sort()).toEqual(
+      [
+        "alarm",
+        "cluster",
+        "dbInstance",
+        "logGroup",
+        "network",
+        "repository",
+        "service",
+        "targetGroup",
+        "taskDefinition",
+      ].sort(),
+    );
+    expect(preview.changes.every((c) => c.op === "create")).toBe(true);
+    expect(preview.diffText).toMatch(/\+ .*sandbox:service/);
+  });
+
+  it("GIVEN the preview WHEN up runs THEN outputs satisfy EnvironmentOutputs and AWS shows the resources", async () => {
+    const { stack } = await openEnvironment("sandbox", paths, new Collect());
+    const res = await stack.up();
+    outputs = res.outputs;
+    expect(environmentOutputsSchema.safeParse(outputs).success).toBe(true);
+    expect(outputs.services.map((s) => s.name)).toEqual(["api", "web"]);
+    expect(outputs.clusterName).toBe("gantry-sandbox");
+
+    const services = await aws.ecs.send(
+      new DescribeServicesCommand({ cluster: outputs.clusterName, services: ["api", "web"] }),
+    );
+    expect(services.services?.map((s) => [s.serviceName, s.status, s.desiredCount])).toEqual([
+      ["api", "ACTIVE", 2],
+      ["web", "ACTIVE", 1],
+    ]);
+    expect(services.services?.[0]?.taskDefinition).toContain("task-definition/gantry-sandbox-api:");
+    const repos = await aws.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ["app"] }));
+    expect(outputs.ecrRepositoryUrl).toBe(repos.repositories?.[0]?.repositoryUri);
+    const db = await aws.rds.send(
+      new DescribeDBInstancesCommand({ DBInstanceIdentifier: outputs.database.instanceId }),
+    );
+    expect(db.DBInstances?.[0]?.Engine).toBe("postgres");
+    const alarms = await aws.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: outputs.alarmNames }));
+    expect(alarms.MetricAlarms?.map((a) => a.AlarmName).sort()).toEqual(
+      ["gantry-sandbox-http-5xx", "gantry-sandbox-unhealthy-hosts"].sort(),
+    );
+
+    const health = await fetch(outputs.services[0]!.healthUrl);
+    expect(health.status).toBe(200);
+    expect(((await health.json()) as { version: string }).version).toBe("bootstrap");
+  });
+
+  it("GIVEN an up-to-date stack WHEN outputs and preview are read THEN they match and nothing changes", async () => {
+    const { stack } = await openEnvironment("sandbox", paths, new Collect());
+    expect(await stack.outputs()).toEqual(outputs);
+    const preview = await stack.preview();
+    expect(preview.changes.filter((c) => c.op !== "same")).toEqual([]);
+  });
+
+  it("GIVEN a changed desiredCount in Pulumi.sandbox.yaml WHEN previewed and updated THEN the diff names it and ECS follows", async () => {
+    const file = path.join(projectDir, "Pulumi.sandbox.yaml");
+    const text = await readFile(file, "utf8");
+    await writeFile(file, text.replace(/(- name: web\n\s+containerPort: 3000\n\s+desiredCount:) 1/, "$1 3"));
+    const { stack } = await openEnvironment("sandbox", paths, new Collect());
+    const preview = await stack.preview();
+    const updates = preview.changes.filter((c) => c.op === "update");
+    expect(updates.map((c) => c.urn.split("::").at(-1))).toEqual(["gantry-sandbox-web"]);
+    expect(updates[0]!.diffs).toEqual(["props.desiredCount"]);
+    expect(preview.diffText).toMatch(/desiredCount\s*:\s*1\s*=>\s*3/);
+    await stack.up();
+    const web = await aws.ecs.send(
+      new DescribeServicesCommand({ cluster: outputs.clusterName, services: ["web"] }),
+    );
+    expect(web.services?.[0]?.desiredCount).toBe(3);
+  });
+
+  it("GIVEN the stack WHEN destroyed THEN the emulated cluster is gone", async () => {
+    const { stack } = await openEnvironment("sandbox", paths, new Collect());
+    await stack.destroy();
+    const clusters = await aws.ecs.send(new DescribeClustersCommand({ clusters: [outputs.clusterName] }));
+    const active = (clusters.clusters ?? []).filter((c) => c.status === "ACTIVE");
+    expect(active).toEqual([]);
+  });
+});

@@ -1,0 +1,48 @@
+/** The CLI's contract on bad input: exit 2, one-line error with a hint, nothing started. */
+import { spawnSync } from "node:child_process";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { projectRoot } from "../../../src/tools/paths.ts";
+
+function gantry(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const res = spawnSync(process.execPath, [path.join(projectRoot, "bin", "gantry.js"), ...args], {
+    encoding: "utf8",
+    // A state folder that does not exist: proves no command below touches the sandbox.
+    env: { ...process.env, NO_COLOR: "1" },
+    timeout: 20_000,
+  });
+  return { code: res.status, stdout: res.stdout, stderr: res.stderr };
+}
+
+describe("gantry CLI usage errors", () => {
+  it.each([
+    [["sandbox", "frobnicate"], /Unknown argument|name a sandbox command/],
+    [["sandbox", "image", "bad tag!"], /invalid image tag "bad tag!"/],
+    [
+      ["sandbox", "fault", "v1", "--kind", "meteor"],
+      /--kind must be one of migration, rollout, health, wrong-version, alarm/,
+    ],
+    [["deploy", "--env", "qa", "--tag", "v1"], /Invalid values|Choices/],
+    [["deploy", "--env", "prod"], /Missing required argument: tag/],
+    [["nonsense"], /Unknown argument|Did you mean/],
+  ])("GIVEN %j WHEN run THEN exit 2 and a one-line error with a hint", (args, message) => {
+    const res = gantry(...args);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(message);
+    expect(res.stderr).toMatch(/^gantry: error: .+\n {2}hint: .+\n$/);
+    expect(res.stdout).toBe("");
+  });
+
+  it("GIVEN --help WHEN run THEN it lists every command group and exits 0", () => {
+    const res = gantry("--help");
+    expect(res.code).toBe(0);
+    for (const cmd of ["deploy", "stack <command>", "sandbox <command>", "demo"])
+      expect(res.stdout).toContain(cmd);
+  });
+
+  it("GIVEN deploy WHEN run in this version THEN it refuses with exit 1, says nothing changed, and names the issue", () => {
+    const res = gantry("deploy", "--env", "sandbox", "--tag", "v1.0.0");
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain("nothing was changed");
+  });
+});
