@@ -6,6 +6,14 @@ import { runCli } from "./cli/index.ts";
 import { JsonReporter, TerminalReporter } from "./reporting/reporter.ts";
 import { defaultSandboxDir, projectRoot, toolsDir } from "./tools/paths.ts";
 
+// Pulumi's closure serializer loads every Node builtin, node:sqlite included, which makes Node warn
+// that SQLite is experimental. gantry does not use SQLite; every other warning is still shown.
+process.removeAllListeners("warning");
+process.on("warning", (warning) => {
+  if (warning.name === "ExperimentalWarning" && warning.message.startsWith("SQLite")) return;
+  process.stderr.write(`${warning.name}: ${warning.message}\n`);
+});
+
 const code = await runCli(process.argv.slice(2), {
   paths: { projectDir: projectRoot, toolsDir, sandboxDir: defaultSandboxDir },
   reporter: ({ json, verbose }) => (json ? new JsonReporter() : new TerminalReporter({ verbose })),

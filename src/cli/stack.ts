@@ -43,11 +43,14 @@ export function stackCommand(ctx: CliContext) {
             const { stack } = await openEnvironment(parseEnvironmentName(argv.env), ctx.paths, reporter);
             reporter.emit({ type: "progress", message: `previewing stack ${stack.name}` });
             const preview = await stack.preview(engineLines(reporter));
-            if (!argv.json) process.stderr.write(preview.diffText);
+            if (!argv.json) process.stderr.write(preview.diffText.replace(/\n?$/, "\n"));
             reporter.emit({
               type: "result",
               title: "preview",
-              data: { changeSummary: preview.changeSummary, changes: preview.changes },
+              data: {
+                changeSummary: preview.changeSummary,
+                changes: preview.changes.filter((c) => c.op !== "same"),
+              },
             });
           },
         )

@@ -124,7 +124,6 @@ export async function ensurePulumiCli(options: EnsureCliOptions): Promise<Pulumi
     } else {
       reasons.push("PATH: no `pulumi` on PATH");
     }
-    options.log(`pulumi: ${reasons.at(-1) ?? ""}`);
   }
 
   return withDirLock(path.join(options.toolsDir, "pulumi", ".lock"), async () => {
@@ -136,12 +135,13 @@ export async function ensurePulumiCli(options: EnsureCliOptions): Promise<Pulumi
         await writeShim(path.join(root, "bin"));
         return accept(root, version, "cache");
       }
-      reasons.push(`cache: ${cached} is ${v.ok ? `v${v.version}` : v.why}; removing it`);
-      options.log(`pulumi: ${reasons.at(-1) ?? ""}`);
+      reasons.push(`cache: ${cached} is ${v.ok ? `v${v.version}` : v.why}; removed it`);
       await rm(root, { recursive: true, force: true });
     } else {
       reasons.push(`cache: nothing at ${cached}`);
     }
+    // The slow ways start here: say why the fast ones did not do.
+    for (const reason of reasons) options.log(`pulumi: ${reason}`);
 
     // 3. PulumiCommand.install (downloads from get.pulumi.com)
     const staging = `${root}.install-${process.pid}`;
@@ -192,7 +192,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
 
 interface ModuleInfo {
   Version: string;
-  Time: string;
+  /** Path of the cached .info file, which holds the commit time. */
+  Info?: string;
   GoMod?: string;
   Origin?: { Hash?: string };
   Error?: string;
@@ -328,9 +329,13 @@ async function buildFromGoProxy(args: {
     const langModule = "github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3";
     try {
       const hash = pkgInfo.Origin?.Hash;
-      if (!hash)
+      const time = pkgInfo.Info
+        ? (JSON.parse(await readFile(pkgInfo.Info, "utf8")) as { Time?: string }).Time
+        : undefined;
+      if (!hash || !time) {
         throw new ToolchainError("the proxy did not report the pkg tag's commit", { code: "GO_NO_COMMIT" });
-      const langVersion = pseudoVersion(3, pkgInfo.Time, hash);
+      }
+      const langVersion = pseudoVersion(3, time, hash);
       await goModInfo(`${langModule}@${langVersion}`, env, work);
       await goBuild(
         path.join(work, "language-nodejs"),
