@@ -1,0 +1,131 @@
+/**
+ * Benchmarks (npm run bench). Measures what this version of gantry controls and writes medians,
+ * spread and machine noise to bench/results/latest.json and bench/results/latest.md.
+ *
+ *   - `gantry --help` cold start (target ≤ 400 ms), a fresh Node process each time;
+ *   - sandbox start to first healthy answer;
+ *   - sandbox stack `up` from empty, `preview` with no changes, and `destroy`, through the
+ *     Automation API and the real engine (engine time, not gantry's own overhead).
+ *
+ * Noise: a fixed CPU-bound loop is timed before and after; its spread is reported beside the
+ * results so a reader can tell a regression from a busy machine.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { ReportEvent, Reporter } from "../src/reporting/reporter.ts";
+import { startSandbox, stopSandbox } from "../src/sandbox/process.ts";
+import { openEnvironment } from "../src/steps/environment.ts";
+import { projectRoot, toolsDir } from "../src/tools/paths.ts";
+
+interface Stat {
+  name: string;
+  unit: "ms";
+  runs: number;
+  median: number;
+  p95: number;
+  min: number;
+  max: number;
+}
+
+function summarize(name: string, samples: number[]): Stat {
+  const s = [...samples].sort((a, b) => a - b);
+  const at = (q: number): number => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
+  const r = (x: number): number => Math.round(x * 10) / 10;
+  return {
+    name,
+    unit: "ms",
+    runs: s.length,
+    median: r(at(0.5)),
+    p95: r(at(0.95)),
+    min: r(s[0] ?? NaN),
+    max: r(s.at(-1) ?? NaN),
+  };
+}
+
+async function time(fn: () => unknown): Promise<number> {
+  const t = performance.now();
+  await fn();
+  return performance.now() - t;
+}
+
+function noiseLoop(): number {
+  const t = performance.now();
+  let x = 0;
+  for (let i = 0; i < 30_000_000; i++) x = (x + i * 7) % 1_000_003;
+  if (x < 0) console.log(x);
+  return performance.now() - t;
+}
+
+const quiet: Reporter = { emit: (_e: ReportEvent) => undefined };
+const results: Stat[] = [];
+const noiseBefore = Array.from({ length: 5 }, noiseLoop);
+
+// 1. --help cold start
+const help: number[] = [];
+for (let i = 0; i < 15; i++) {
+  help.push(
+    await time(() => {
+      const res = spawnSync(process.execPath, [path.join(projectRoot, "bin", "gantry.js"), "--help"], {
+        stdio: "ignore",
+      });
+      if (res.status !== 0) throw new Error("gantry --help failed");
+    }),
+  );
+}
+results.push(summarize("gantry --help (cold process)", help));
+
+// 2. sandbox start, 3. stack up / preview / destroy
+const sandboxStart: number[] = [];
+const up: number[] = [];
+const preview: number[] = [];
+const destroy: number[] = [];
+for (let i = 0; i < 3; i++) {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "gantry-bench-"));
+  try {
+    sandboxStart.push(await time(() => startSandbox({ stateDir: dir, toolsDir, log: () => undefined })));
+    const paths = { projectDir: projectRoot, toolsDir, sandboxDir: dir };
+    const { stack } = await openEnvironment("sandbox", paths, quiet);
+    up.push(await time(() => stack.up()));
+    preview.push(await time(() => stack.preview()));
+    destroy.push(await time(() => stack.destroy()));
+  } finally {
+    await stopSandbox(dir);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+results.push(summarize("sandbox start → healthy", sandboxStart));
+results.push(summarize("sandbox stack up from empty (15 resources)", up));
+results.push(summarize("sandbox stack preview, no changes", preview));
+results.push(summarize("sandbox stack destroy", destroy));
+
+const noiseAfter = Array.from({ length: 5 }, noiseLoop);
+const noise = summarize("noise: fixed CPU loop", [...noiseBefore, ...noiseAfter]);
+const report = {
+  date: new Date().toISOString(),
+  machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, load: os.loadavg() },
+  noise,
+  results,
+};
+await mkdir(path.join(projectRoot, "bench", "results"), { recursive: true });
+await writeFile(
+  path.join(projectRoot, "bench", "results", "latest.json"),
+  `${JSON.stringify(report, null, 2)}\n`,
+);
+const md = [
+  `# Benchmark results (${report.date})`,
+  "",
+  `Machine: ${String(report.machine.cpus)} CPUs (${report.machine.model ?? "?"}), Node ${report.machine.node}, load ${report.machine.load.map((l) => l.toFixed(2)).join(" ")}.`,
+  `Noise (fixed CPU loop, ${String(noise.runs)} runs): median ${String(noise.median)} ms, min ${String(noise.min)}, max ${String(noise.max)} (spread ${((100 * (noise.max - noise.min)) / noise.median).toFixed(0)} %).`,
+  "",
+  "| measure | runs | median ms | p95 ms | min | max |",
+  "| --- | ---: | ---: | ---: | ---: | ---: |",
+  ...results.map(
+    (r) =>
+      `| ${r.name} | ${String(r.runs)} | ${String(r.median)} | ${String(r.p95)} | ${String(r.min)} | ${String(r.max)} |`,
+  ),
+  "",
+].join("\n");
+await writeFile(path.join(projectRoot, "bench", "results", "latest.md"), md);
+process.stdout.write(md);
