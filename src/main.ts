@@ -4,7 +4,7 @@
  */
 import { runCli } from "./cli/index.ts";
 import { JsonReporter, TerminalReporter } from "./reporting/reporter.ts";
-import { defaultSandboxDir, projectRoot, toolsDir } from "./tools/paths.ts";
+import { runtimePaths } from "./config/runtime.ts";
 
 // Pulumi's closure serializer loads every Node builtin, node:sqlite included, which makes Node warn
 // that SQLite is experimental. gantry does not use SQLite; every other warning is still shown.
@@ -15,7 +15,7 @@ process.on("warning", (warning) => {
 });
 
 const code = await runCli(process.argv.slice(2), {
-  paths: { projectDir: projectRoot, toolsDir, sandboxDir: defaultSandboxDir },
+  paths: runtimePaths(),
   reporter: ({ json, verbose }) => (json ? new JsonReporter() : new TerminalReporter({ verbose })),
 });
 process.exitCode = code;

@@ -21,8 +21,8 @@ async function runningControl(ctx: CliContext): Promise<SandboxControl> {
 
 function seconds(value: unknown, flag: string): number | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || value > 3600) {
-    throw new UsageError(`--${flag} must be a number of seconds between 0 and 3600`);
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0 || value > 3600) {
+    throw new UsageError(`--${flag} must be a number of seconds, more than 0 and at most 3600`, `e.g. --${flag} 2`);
   }
   return value;
 }

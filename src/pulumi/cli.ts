@@ -46,6 +46,8 @@ export interface EnsureCliOptions {
   readonly installTimeoutMs?: number;
   /** Environment for the Go build (GOPROXY, GOFLAGS, ...); defaults to process.env. */
   readonly env?: NodeJS.ProcessEnv;
+  /** Try PulumiCommand.install (get.pulumi.com); default true. */
+  readonly allowInstall?: boolean;
 }
 
 const SHIM = "pulumi-resource-pulumi-nodejs";
@@ -110,7 +112,7 @@ export async function ensurePulumiCli(options: EnsureCliOptions): Promise<Pulumi
 
   // 1. PATH
   if (!options.ignorePath) {
-    const onPath = await which("pulumi");
+    const onPath = await which("pulumi", (options.env ?? process.env).PATH);
     if (onPath) {
       const v = await cliVersion(onPath);
       if (v.ok && v.version === version) {
@@ -145,20 +147,24 @@ export async function ensurePulumiCli(options: EnsureCliOptions): Promise<Pulumi
 
     // 3. PulumiCommand.install (downloads from get.pulumi.com)
     const staging = `${root}.install-${process.pid}`;
-    try {
-      options.log(`pulumi: trying PulumiCommand.install v${version} (get.pulumi.com)`);
-      await withTimeout(
-        PulumiCommand.install({ root: staging, version: new SemVer(version) }),
-        options.installTimeoutMs ?? 60_000,
-        "timed out",
-      );
-      await writeShim(path.join(staging, "bin"));
-      await rename(staging, root);
-      return await accept(root, version, "install");
-    } catch (err) {
-      await rm(staging, { recursive: true, force: true });
-      reasons.push(`install: ${oneLine(err).slice(0, 160)}`);
-      options.log(`pulumi: ${reasons.at(-1) ?? ""}`);
+    if (options.allowInstall === false) {
+      reasons.push("install: disabled");
+    } else {
+      try {
+        options.log(`pulumi: trying PulumiCommand.install v${version} (get.pulumi.com)`);
+        await withTimeout(
+          PulumiCommand.install({ root: staging, version: new SemVer(version) }),
+          options.installTimeoutMs ?? 60_000,
+          "timed out",
+        );
+        await writeShim(path.join(staging, "bin"));
+        await rename(staging, root);
+        return await accept(root, version, "install");
+      } catch (err) {
+        await rm(staging, { recursive: true, force: true });
+        reasons.push(`install: ${oneLine(err).slice(0, 160)}`);
+        options.log(`pulumi: ${reasons.at(-1) ?? ""}`);
+      }
     }
 
     // 4. build from the Go module proxy

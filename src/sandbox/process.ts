@@ -127,13 +127,13 @@ export async function startSandbox(options: StartOptions): Promise<SandboxRecord
     await stopSandbox(options.stateDir);
   }
 
-  const venv = await ensureSandboxVenv(options.toolsDir, options.log);
   if (options.port !== undefined && (await portInUse(options.port))) {
     throw new UsageError(
       `port ${options.port} is already in use on 127.0.0.1`,
       "choose another with --port, or omit --port to use a free one",
     );
   }
+  const venv = await ensureSandboxVenv(options.toolsDir, options.log);
   const port = options.port ?? (await freePort());
   await mkdir(options.stateDir, { recursive: true });
   const logFile = path.join(options.stateDir, "sandbox.log");

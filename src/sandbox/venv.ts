@@ -20,9 +20,9 @@ export interface SandboxVenv {
   readonly python: string;
 }
 
-async function findPython(): Promise<string> {
+async function findPython(pathEnv: string): Promise<string> {
   for (const name of ["python3", "python"]) {
-    const found = await which(name);
+    const found = await which(name, pathEnv);
     if (!found) continue;
     const res = await run(found, ["-c", "import sys, venv; print('%d.%d' % sys.version_info[:2])"], {
       timeoutMs: 10_000,
@@ -37,7 +37,11 @@ async function findPython(): Promise<string> {
 }
 
 /** Find or create the sandbox virtualenv; logs one line per slow step. */
-export async function ensureSandboxVenv(toolsDir: string, log: (line: string) => void): Promise<SandboxVenv> {
+export async function ensureSandboxVenv(
+  toolsDir: string,
+  log: (line: string) => void,
+  pathEnv: string = process.env.PATH ?? "",
+): Promise<SandboxVenv> {
   const requirements = await readFile(requirementsFile, "utf8");
   const key = createHash("sha256").update(requirements).digest("hex").slice(0, 12);
   const dir = path.join(toolsDir, `sandbox-venv-${key}`);
@@ -51,7 +55,7 @@ export async function ensureSandboxVenv(toolsDir: string, log: (line: string) =>
 
   return withDirLock(path.join(toolsDir, ".sandbox-venv.lock"), async () => {
     if (await ready()) return { dir, python };
-    const base = await findPython();
+    const base = await findPython(pathEnv);
     const staging = `${dir}.staging-${process.pid}`;
     await rm(staging, { recursive: true, force: true });
     const started = Date.now();

@@ -5,6 +5,7 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { loadEnvironmentConfig } from "../config/load.ts";
+import type { EnvironmentPaths } from "../config/runtime.ts";
 import { type EnvironmentConfig, type EnvironmentName, PROJECT_NAME } from "../config/schema.ts";
 import { ensurePulumiCli } from "../pulumi/cli.ts";
 import { AutomationStack } from "../pulumi/stack.ts";
@@ -17,12 +18,7 @@ import type { SandboxTarget } from "../stacks/sandbox/program.ts";
 /** The documented, sandbox-only passphrase of the sandbox stack's local state. */
 export const SANDBOX_PASSPHRASE = "gantry-sandbox-only";
 
-/** Folders the environment lives in. */
-export interface EnvironmentPaths {
-  readonly projectDir: string;
-  readonly toolsDir: string;
-  readonly sandboxDir: string;
-}
+export type { EnvironmentPaths } from "../config/runtime.ts";
 
 /** An opened environment: its config, its stack, and (sandbox only) the running account. */
 export interface OpenedEnvironment {

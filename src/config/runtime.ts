@@ -1,0 +1,21 @@
+/**
+ * Process-level settings from environment variables, read once at the edge (src/main.ts).
+ *
+ * - `GANTRY_SANDBOX_DIR`: where the sandbox keeps its pid file, log, workspace and Pulumi state
+ *   (default `<project>/.sandbox`). Tests and parallel checkouts point it elsewhere.
+ */
+import path from "node:path";
+import { defaultSandboxDir, projectRoot, toolsDir } from "../tools/paths.ts";
+
+/** Folders gantry works in. */
+export interface EnvironmentPaths {
+  readonly projectDir: string;
+  readonly toolsDir: string;
+  readonly sandboxDir: string;
+}
+
+/** The folders gantry works in, given the process environment. */
+export function runtimePaths(env: NodeJS.ProcessEnv = process.env): EnvironmentPaths {
+  const sandboxDir = env.GANTRY_SANDBOX_DIR ? path.resolve(env.GANTRY_SANDBOX_DIR) : defaultSandboxDir;
+  return Object.freeze({ projectDir: projectRoot, toolsDir, sandboxDir });
+}
