@@ -35,7 +35,8 @@ export class GantryError extends Error {
 
 /** Bad command-line input: exit code 2, nothing was changed. */
 export class UsageError extends GantryError {
-  constructor(message: string, hint?: string) {
+  /** A usage error always says what to do instead. */
+  constructor(message: string, hint: string) {
     super(message, { code: "USAGE", hint, source: "user" });
   }
 }

@@ -22,7 +22,10 @@ async function runningControl(ctx: CliContext): Promise<SandboxControl> {
 function seconds(value: unknown, flag: string): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== "number" || !Number.isFinite(value) || value <= 0 || value > 3600) {
-    throw new UsageError(`--${flag} must be a number of seconds, more than 0 and at most 3600`, `e.g. --${flag} 2`);
+    throw new UsageError(
+      `--${flag} must be a number of seconds, more than 0 and at most 3600`,
+      `e.g. --${flag} 2`,
+    );
   }
   return value;
 }
@@ -49,7 +52,10 @@ export function sandboxCommand(ctx: CliContext) {
               argv.port !== undefined &&
               (!Number.isInteger(argv.port) || argv.port < 1 || argv.port > 65535)
             ) {
-              throw new UsageError(`--port must be an integer between 1 and 65535`);
+              throw new UsageError(
+                `--port must be an integer between 1 and 65535`,
+                "omit --port to use a free one",
+              );
             }
             const speeds = {
               rolloutSeconds: seconds(argv.rolloutSeconds, "rollout-seconds"),
