@@ -25,7 +25,10 @@ describe("gantry CLI usage errors", () => {
     [["deploy", "--env", "qa", "--tag", "v1"], /Invalid values|Choices/],
     [["deploy", "--env", "prod"], /Missing required argument: tag/],
     [["nonsense"], /Unknown argument|Did you mean/],
-    [["sandbox", "speed", "--rollout-seconds", "0"], /--rollout-seconds must be a number of seconds, more than 0/],
+    [
+      ["sandbox", "speed", "--rollout-seconds", "0"],
+      /--rollout-seconds must be a number of seconds, more than 0/,
+    ],
     [["sandbox", "start", "--port", "70000"], /--port must be an integer between 1 and 65535/],
   ])("GIVEN %j WHEN run THEN exit 2 and a one-line error with a hint", (args, message) => {
     const res = gantry(...args);
