@@ -2,7 +2,8 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    reporters: ["default"],
+    // The JSON report feeds the one-line tally that .ci/run prints (passed, failed, skipped).
+    reporters: ["default", ["json", { outputFile: ".test-results/vitest.json" }]],
     projects: [
       {
         test: {

@@ -214,7 +214,10 @@ async function goModInfo(module: string, env: NodeJS.ProcessEnv, cwd: string): P
     info = undefined;
   }
   if (!info || info.Error || res.code !== 0) {
-    throw new ToolchainError(`go mod download ${module}: ${oneLine(info?.Error ?? tail(res.stderr, 2))}`, {
+    const raw = info?.Error ?? tail(res.stderr, 2);
+    // The proxy's own words ("This module version is not available.") beat the URL it failed on.
+    const reason = /server response:\s*(.+)/s.exec(raw)?.[1] ?? /: ([^:]+)$/.exec(oneLine(raw))?.[1] ?? raw;
+    throw new ToolchainError(`go mod download ${module}: ${oneLine(reason)}`, {
       code: "GO_MODULE_UNAVAILABLE",
     });
   }
@@ -361,7 +364,7 @@ async function buildFromGoProxy(args: {
       // Inline Automation API programs (how gantry runs every stack) do not need it; only a
       // hand-run `pulumi preview` of the project does.
       log(
-        `pulumi: pulumi-language-nodejs not built (${oneLine(err).slice(0, 200)}); inline programs do not need it`,
+        `pulumi: pulumi-language-nodejs not built (${oneLine(err)}); gantry's inline programs do not need it`,
       );
     }
 
