@@ -15,6 +15,8 @@ export default defineConfig({
         test: {
           name: "integration",
           include: ["test/integration/**/*.test.ts"],
+          // Pulumi's closure serializer loads node:sqlite, whose ExperimentalWarning is only noise.
+          execArgv: ["--disable-warning=ExperimentalWarning"],
           globalSetup: ["test/integration/global-setup.ts"],
           // One shared sandbox account: files run one after another, tests inside a file in order.
           fileParallelism: false,

@@ -12,6 +12,7 @@ import { DescribeDBInstancesCommand } from "@aws-sdk/client-rds";
 import { DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createAwsClients, type AwsClients } from "../../src/aws/clients.ts";
+import { SandboxControl } from "../../src/sandbox/control.ts";
 import type { ReportEvent, Reporter } from "../../src/reporting/reporter.ts";
 import { environmentOutputsSchema, type EnvironmentOutputs } from "../../src/stacks/outputs.ts";
 import { openEnvironment, type EnvironmentPaths } from "../../src/steps/environment.ts";
@@ -129,6 +130,23 @@ describe("sandbox stack via the Automation API", () => {
       new DescribeServicesCommand({ cluster: outputs.clusterName, services: ["web"] }),
     );
     expect(web.services?.[0]?.desiredCount).toBe(3);
+  });
+
+  it("GIVEN an up stack WHEN the sandbox is reset THEN the next up re-creates every resource (new epoch)", async () => {
+    await new SandboxControl(endpoint).reset();
+    await expect(
+      aws.ecs.send(new DescribeServicesCommand({ cluster: outputs.clusterName, services: ["api"] })),
+    ).rejects.toThrow(/ClusterNotFound|not found/i);
+    const { stack } = await openEnvironment("sandbox", paths, new Collect());
+    const preview = await stack.preview();
+    expect(preview.changes.filter((c) => c.op === "update")).toHaveLength(14);
+    expect(preview.changes.find((c) => c.type.endsWith(":cluster"))?.diffs).toEqual(["epoch"]);
+    const res = await stack.up();
+    const back = await aws.ecs.send(
+      new DescribeServicesCommand({ cluster: res.outputs.clusterName, services: ["api"] }),
+    );
+    expect(back.services?.[0]?.status).toBe("ACTIVE");
+    outputs = res.outputs;
   });
 
   it("GIVEN the stack WHEN destroyed THEN the emulated cluster is gone", async () => {
