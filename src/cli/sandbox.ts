@@ -2,7 +2,7 @@
 import type { Argv } from "yargs";
 import { parseTag } from "../config/tag.ts";
 import { SandboxError, UsageError } from "../errors.ts";
-import { FAULT_KINDS, type FaultKind, SandboxControl } from "../sandbox/control.ts";
+import { FAULT_KINDS, type FaultKind, SandboxControl, type SandboxSpeeds } from "../sandbox/control.ts";
 import { sandboxStatus, startSandbox, stopSandbox } from "../sandbox/process.ts";
 import type { CliContext } from "./context.ts";
 import type { GlobalArgs } from "./index.ts";
@@ -28,6 +28,20 @@ function seconds(value: unknown, flag: string): number | undefined {
     );
   }
   return value;
+}
+
+/** The speed flags that were given, validated (absent ones left out). */
+function speedArgs(argv: {
+  rolloutSeconds?: number;
+  snapshotSeconds?: number;
+  taskSeconds?: number;
+}): Partial<SandboxSpeeds> {
+  const given = {
+    rolloutSeconds: seconds(argv.rolloutSeconds, "rollout-seconds"),
+    snapshotSeconds: seconds(argv.snapshotSeconds, "snapshot-seconds"),
+    taskSeconds: seconds(argv.taskSeconds, "task-seconds"),
+  };
+  return Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
 }
 
 /** Register the `sandbox` command group. */
@@ -57,11 +71,7 @@ export function sandboxCommand(ctx: CliContext) {
                 "omit --port to use a free one",
               );
             }
-            const speeds = {
-              rolloutSeconds: seconds(argv.rolloutSeconds, "rollout-seconds"),
-              snapshotSeconds: seconds(argv.snapshotSeconds, "snapshot-seconds"),
-              taskSeconds: seconds(argv.taskSeconds, "task-seconds"),
-            };
+            const speeds = speedArgs(argv);
             const started = await startSandbox({
               stateDir: ctx.paths.sandboxDir,
               toolsDir: ctx.paths.toolsDir,
@@ -69,12 +79,11 @@ export function sandboxCommand(ctx: CliContext) {
                 reporter.emit({ type: "progress", message });
               },
               ...(argv.port === undefined ? {} : { port: argv.port }),
-              speeds: Object.fromEntries(Object.entries(speeds).filter(([, v]) => v !== undefined)),
+              speeds,
             });
-            if (started.reused && Object.values(speeds).some((v) => v !== undefined)) {
-              await new SandboxControl(started.endpoint).setSpeeds(
-                Object.fromEntries(Object.entries(speeds).filter(([, v]) => v !== undefined)),
-              );
+            // A running sandbox keeps its process: apply the requested speeds to it.
+            if (started.reused && Object.keys(speeds).length) {
+              await new SandboxControl(started.endpoint).setSpeeds(speeds);
             }
             reporter.emit({
               type: "result",
@@ -189,13 +198,7 @@ export function sandboxCommand(ctx: CliContext) {
               .option("snapshot-seconds", { type: "number" })
               .option("task-seconds", { type: "number" }),
           async (argv) => {
-            const speeds = Object.fromEntries(
-              Object.entries({
-                rolloutSeconds: seconds(argv.rolloutSeconds, "rollout-seconds"),
-                snapshotSeconds: seconds(argv.snapshotSeconds, "snapshot-seconds"),
-                taskSeconds: seconds(argv.taskSeconds, "task-seconds"),
-              }).filter(([, v]) => v !== undefined),
-            );
+            const speeds = speedArgs(argv);
             const control = await runningControl(ctx);
             const now = Object.keys(speeds).length
               ? await control.setSpeeds(speeds)
