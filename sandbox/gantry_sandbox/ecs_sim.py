@@ -204,7 +204,7 @@ def start_deployment(sim: ServiceSim, d: DeploymentSim, keep: list[DeploymentSim
             old = sorted((p for p in drained.tasks if p.running(c)), key=lambda p: (p.running_at, p.launch_at))
             m = len(old)
             for j, p in enumerate(old):
-                p.drain(c + DRAIN_AT * R, c + R * (DRAIN_AT + DRAIN_SPREAD * (j + 1) / m), d.id)
+                p.drain(c, c + DRAIN_AT * R, c + R * (DRAIN_AT + DRAIN_SPREAD * (j + 1) / m), d.id)
             if m:
                 sim.say(c + DRAIN_AT * R, d, f"has begun draining connections on {m} tasks.")
                 for tg in sim.target_groups:

@@ -35,6 +35,9 @@ class StandaloneTask:
     task: Any  # moto ecs Task
 
 
+FINISHED_PLANS_KEPT = 1000
+
+
 class Engine:
     def __init__(self, speeds: Speeds) -> None:
         self.lock = threading.RLock()
@@ -43,6 +46,9 @@ class Engine:
         self.control = ControlState()
         self.services: dict[tuple[str, str, str, str], ServiceSim] = {}
         self.standalone: list[StandaloneTask] = []
+        # Plans of standalone tasks that can no longer change, kept so a late StopTask can restore
+        # their final state over what moto's own StopTask wrote (R20). Bounded: oldest dropped.
+        self.finished_plans: dict[str, TaskPlan] = {}
         self.snapshots: list[SnapshotPlan] = []
         # (account, region, alarm name) of alarms provisioned via /_gantry/resources/alarm
         self.provisioned_alarms: set[tuple[str, str, str]] = set()
@@ -54,6 +60,7 @@ class Engine:
         self.control = ControlState()
         self.services.clear()
         self.standalone.clear()
+        self.finished_plans.clear()
         self.snapshots.clear()
         self.provisioned_alarms.clear()
         self.alarmed.clear()
@@ -77,6 +84,10 @@ class Engine:
                 st.plan.logged.update({"run", "stop"})
             if not st.plan.finished(now):
                 still_running.append(st)
+            else:
+                self.finished_plans[st.plan.task_id] = st.plan
+                while len(self.finished_plans) > FINISHED_PLANS_KEPT:
+                    self.finished_plans.pop(next(iter(self.finished_plans)))
         self.standalone = still_running
         self.snapshots = [s for s in self.snapshots if not self._apply_snapshot(s, now)]
         self._sync_alarms(now)
@@ -205,6 +216,8 @@ class Engine:
         for st in self.standalone:
             if st.plan.task_id == task_id:
                 return st.plan
+        if task_id in self.finished_plans:
+            return self.finished_plans[task_id]
         for sim in self.services.values():
             for _, plan in sim.all_plans():
                 if plan.task_id == task_id:

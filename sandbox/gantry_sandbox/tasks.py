@@ -97,7 +97,13 @@ class TaskPlan:
         self.stopped_reason = reason
         self.exit_code = exit_code if at >= self.running_at else None
 
-    def drain(self, at: float, stop_at: float, deployment_id: str) -> None:
+    def drain(self, now: float, at: float, stop_at: float, deployment_id: str) -> None:
+        """Drain from `at`, stop at `stop_at` (R16). A drain or stop that an earlier, now superseded
+        deployment scheduled after `now` is replaced: the newest deployment's schedule counts."""
+        if self.drain_at is not None and self.drain_at > now:
+            self.drain_at = None
+        if self.stop_at is not None and self.stop_at > now and self.stop_code == STOP_SCHEDULER:
+            self.stop_at = None
         if self.drain_at is None or at < self.drain_at:
             self.drain_at = at
         self.stop(stop_at, STOP_SCHEDULER, f"Scaling activity initiated by (deployment {deployment_id})", 0)
