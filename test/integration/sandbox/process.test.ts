@@ -198,7 +198,8 @@ describe("a sandbox started with --port 0 and speed flags", () => {
     sb.child.kill("SIGTERM");
     const exit = await sb.exited;
     expect(exit).toMatchObject({ code: 0, signal: null });
-    expect(exit.at - sent).toBeLessThan(3000);
+    // A functional bound (it stops rather than hangs), generous for a loaded 2-core machine.
+    expect(exit.at - sent).toBeLessThan(5000);
     expect(await connectable("127.0.0.1", port)).toBe(false);
     expect(await connectable("127.0.0.1", healthPort)).toBe(false);
     expect(await listeners(port)).toEqual([]);
@@ -243,7 +244,8 @@ describe("a sandbox started with --quiet and no speed flags", () => {
     sb.child.kill("SIGINT");
     const exit = await sb.exited;
     expect(exit).toMatchObject({ code: 0, signal: null });
-    expect(exit.at - sent).toBeLessThan(3000);
+    // A functional bound (it stops rather than hangs), generous for a loaded 2-core machine.
+    expect(exit.at - sent).toBeLessThan(5000);
     expect(await connectable("127.0.0.1", port)).toBe(false);
   });
 });
