@@ -6,11 +6,12 @@
  */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, open, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, open, readFile, rename, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import { SandboxError, UsageError } from "../errors.ts";
 import { tail } from "../tools/exec.ts";
+import { withDirLock } from "../tools/lock.ts";
 import { projectRoot } from "../tools/paths.ts";
 import { SandboxControl, type SandboxHealth } from "./control.ts";
 import { ensureSandboxVenv } from "./venv.ts";
@@ -120,6 +121,12 @@ export async function sandboxStatus(stateDir: string): Promise<SandboxStatus> {
  * @throws UsageError when a requested port is in use; SandboxError when it fails to start.
  */
 export async function startSandbox(options: StartOptions): Promise<SandboxRecord & { reused: boolean }> {
+  await mkdir(options.stateDir, { recursive: true });
+  // Two commands starting the sandbox at once must end up with one process, not an orphan.
+  return withDirLock(path.join(options.stateDir, ".start.lock"), () => startLocked(options), 120_000);
+}
+
+async function startLocked(options: StartOptions): Promise<SandboxRecord & { reused: boolean }> {
   const current = await sandboxStatus(options.stateDir);
   if (current.running && current.record) return { ...current.record, reused: true };
   if (current.record && isAlive(current.record.pid) && (await isSandboxProcess(current.record.pid))) {
@@ -135,9 +142,10 @@ export async function startSandbox(options: StartOptions): Promise<SandboxRecord
   }
   const venv = await ensureSandboxVenv(options.toolsDir, options.log);
   const port = options.port ?? (await freePort());
-  await mkdir(options.stateDir, { recursive: true });
   const logFile = path.join(options.stateDir, "sandbox.log");
-  const logHandle = await open(logFile, "a");
+  // One log per run; the previous run's is kept beside it for a post-mortem.
+  await rename(logFile, `${logFile}.1`).catch(() => undefined);
+  const logHandle = await open(logFile, "w");
   const args = [path.join(projectRoot, "sandbox", "server.py"), "--port", String(port)];
   const speeds = options.speeds ?? {};
   if (speeds.rolloutSeconds !== undefined) args.push("--rollout-seconds", String(speeds.rolloutSeconds));

@@ -170,3 +170,23 @@ describe("gantry sandbox commands", () => {
     expect(again.stdout).toContain("sandbox was not running");
   });
 });
+
+describe("gantry sandbox start, twice at once", () => {
+  beforeAll(async () => {
+    stateDir = await mkdtemp(path.join(os.tmpdir(), "gantry-cli2-"));
+  });
+  afterAll(async () => {
+    await stopSandbox(stateDir);
+    await rm(stateDir, { recursive: true, force: true });
+  });
+
+  it("GIVEN two concurrent starts WHEN both finish THEN they report the same single process", async () => {
+    const [a, b] = await Promise.all([
+      json<{ pid: number }>("sandbox", "start"),
+      json<{ pid: number }>("sandbox", "start"),
+    ]);
+    expect(a.pid).toBe(b.pid);
+    const status = await json<{ pid: number }>("sandbox", "status");
+    expect(status.pid).toBe(a.pid);
+  });
+});
