@@ -1,0 +1,131 @@
+/**
+ * The S3 adapter of StorePort: each environment's deploy lock and ledger, with conditional writes
+ * (If-None-Match / If-Match). The sandbox runs the same adapter against its emulated S3.
+ */
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
+import { AwsError } from "../errors.ts";
+import { classifyAwsError } from "./errors.ts";
+import type { StoredObject, StorePort } from "./ports.ts";
+
+function isPreconditionFailed(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e.name === "PreconditionFailed" || e.$metadata?.httpStatusCode === 412;
+}
+
+function isNotFound(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e.name === "NoSuchKey" || e.name === "NotFound" || e.$metadata?.httpStatusCode === 404;
+}
+
+/** S3 adapter of {@link StorePort}: `s3://bucket/prefix/<key>`. */
+export class S3Store implements StorePort {
+  private readonly s3: S3Client;
+  private readonly bucket: string;
+  private readonly prefix: string;
+
+  constructor(s3: S3Client, bucket: string, prefix: string) {
+    this.s3 = s3;
+    this.bucket = bucket;
+    this.prefix = prefix.replace(/\/?$/, "/");
+  }
+
+  private fail(err: unknown, action: string, key: string): AwsError {
+    return classifyAwsError(err, `${action} s3://${this.bucket}/${this.prefix}${key}`);
+  }
+
+  async get(key: string): Promise<StoredObject | undefined> {
+    try {
+      const res = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
+      const body = (await res.Body?.transformToString("utf8")) ?? "";
+      return { body, etag: res.ETag ?? "" };
+    } catch (err) {
+      if ((err as { name?: string }).name === "NoSuchBucket") throw this.fail(err, "read", key);
+      if (isNotFound(err)) return undefined;
+      throw this.fail(err, "read", key);
+    }
+  }
+
+  async putIfAbsent(key: string, body: string): Promise<{ etag: string } | "exists"> {
+    try {
+      const res = await this.s3.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.prefix + key,
+          Body: body,
+          IfNoneMatch: "*",
+          ContentType: "application/json",
+        }),
+      );
+      return { etag: res.ETag ?? "" };
+    } catch (err) {
+      // 409 ConditionalRequestConflict: a concurrent conditional write won; same meaning.
+      if (isPreconditionFailed(err) || (err as { name?: string }).name === "ConditionalRequestConflict")
+        return "exists";
+      throw this.fail(err, "create", key);
+    }
+  }
+
+  async putIfMatch(key: string, body: string, etag: string): Promise<{ etag: string } | "changed"> {
+    try {
+      const res = await this.s3.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.prefix + key,
+          Body: body,
+          IfMatch: etag,
+          ContentType: "application/json",
+        }),
+      );
+      return { etag: res.ETag ?? "" };
+    } catch (err) {
+      if (
+        isPreconditionFailed(err) ||
+        isNotFound(err) ||
+        (err as { name?: string }).name === "ConditionalRequestConflict"
+      ) {
+        return "changed";
+      }
+      throw this.fail(err, "replace", key);
+    }
+  }
+
+  async deleteIfMatch(key: string, etag: string): Promise<boolean> {
+    try {
+      await this.s3.send(
+        new DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, IfMatch: etag }),
+      );
+      return true;
+    } catch (err) {
+      if (isPreconditionFailed(err) || isNotFound(err)) return false;
+      throw this.fail(err, "delete", key);
+    }
+  }
+
+  async list(prefix: string, limit: number): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    try {
+      do {
+        const res = await this.s3.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: this.prefix + prefix,
+            ContinuationToken: token,
+            MaxKeys: Math.min(1000, limit - keys.length),
+          }),
+        );
+        for (const o of res.Contents ?? []) if (o.Key) keys.push(o.Key.slice(this.prefix.length));
+        token = res.IsTruncated ? res.NextContinuationToken : undefined;
+      } while (token && keys.length < limit);
+    } catch (err) {
+      throw this.fail(err, "list", prefix);
+    }
+    return keys.slice(0, limit);
+  }
+}

@@ -1,0 +1,45 @@
+/** In-memory fake of our own StorePort with the same conditional-write semantics as S3. */
+import type { StoredObject, StorePort } from "../../src/aws/ports.ts";
+
+export class MemoryStore implements StorePort {
+  readonly objects = new Map<string, StoredObject>();
+  private version = 0;
+
+  private next(): string {
+    this.version += 1;
+    return `"v${String(this.version)}"`;
+  }
+
+  get(key: string): Promise<StoredObject | undefined> {
+    return Promise.resolve(this.objects.get(key));
+  }
+
+  putIfAbsent(key: string, body: string): Promise<{ etag: string } | "exists"> {
+    if (this.objects.has(key)) return Promise.resolve("exists");
+    const etag = this.next();
+    this.objects.set(key, { body, etag });
+    return Promise.resolve({ etag });
+  }
+
+  putIfMatch(key: string, body: string, etag: string): Promise<{ etag: string } | "changed"> {
+    if (this.objects.get(key)?.etag !== etag) return Promise.resolve("changed");
+    const next = this.next();
+    this.objects.set(key, { body, etag: next });
+    return Promise.resolve({ etag: next });
+  }
+
+  deleteIfMatch(key: string, etag: string): Promise<boolean> {
+    if (this.objects.get(key)?.etag !== etag) return Promise.resolve(false);
+    this.objects.delete(key);
+    return Promise.resolve(true);
+  }
+
+  list(prefix: string, limit: number): Promise<string[]> {
+    return Promise.resolve(
+      [...this.objects.keys()]
+        .filter((k) => k.startsWith(prefix))
+        .sort()
+        .slice(0, limit),
+    );
+  }
+}
