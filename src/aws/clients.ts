@@ -36,10 +36,11 @@ export const SANDBOX_CREDENTIALS = {
   secretAccessKey: "gantry-sandbox",
 } as const;
 
-/** Build the clients once. The SDK's own retries are left at their (standard) defaults. */
+/** Build the clients once. Retries are gantry's (src/aws/retry.ts), so the SDK makes one attempt. */
 export function createAwsClients(target: AwsTarget): AwsClients {
   const common = {
     region: target.region,
+    maxAttempts: 1,
     ...(target.endpoint ? { endpoint: target.endpoint, credentials: SANDBOX_CREDENTIALS } : {}),
   };
   const clients = {

@@ -22,3 +22,80 @@ export interface StorePort {
   /** Keys under a prefix, in ascending order, at most `limit`. */
   list(prefix: string, limit: number): Promise<string[]>;
 }
+
+/** An image resolved from a tag: what a release deploys. */
+export interface ResolvedImage {
+  readonly tag: string;
+  readonly digest: string;
+  /** `<registry>/<repo>@sha256:…` */
+  readonly imageUri: string;
+}
+
+/** ECR: only tag → digest resolution. */
+export interface EcrPort {
+  /** The image a tag points at, or undefined when the repository has no such tag. */
+  resolveTag(repositoryName: string, tag: string): Promise<ResolvedImage | undefined>;
+}
+
+/** One ECS deployment of a service, as gantry reads it. */
+export interface DeploymentState {
+  readonly id: string;
+  readonly status: string;
+  readonly rolloutState: string;
+  readonly rolloutStateReason: string;
+  readonly taskDefinition: string;
+  readonly desiredCount: number;
+  readonly runningCount: number;
+  readonly pendingCount: number;
+  readonly failedTasks: number;
+  readonly createdAt: Date | undefined;
+}
+
+/** A service, as gantry reads it. */
+export interface ServiceState {
+  readonly serviceName: string;
+  readonly status: string;
+  readonly taskDefinition: string;
+  readonly desiredCount: number;
+  readonly deployments: readonly DeploymentState[];
+}
+
+/** A one-off task, as gantry reads it. */
+export interface TaskState {
+  readonly taskArn: string;
+  readonly lastStatus: string;
+  readonly stopCode: string | undefined;
+  readonly stoppedReason: string | undefined;
+  /** Exit code of the named container once it stopped. */
+  readonly exitCode: number | undefined;
+}
+
+/** A task definition: the raw ECS shape, passed through untouched except for the image. */
+export type TaskDefinitionDocument = Record<string, unknown> & {
+  readonly taskDefinitionArn?: string;
+  readonly family?: string;
+  readonly containerDefinitions?: readonly (Record<string, unknown> & { name?: string; image?: string })[];
+};
+
+/** ECS: the calls a release, a migration and the gates make. */
+export interface EcsPort {
+  describeService(cluster: string, service: string): Promise<ServiceState | undefined>;
+  describeTaskDefinition(arn: string): Promise<TaskDefinitionDocument>;
+  /** Register a revision; returns its ARN. */
+  registerTaskDefinition(definition: TaskDefinitionDocument): Promise<string>;
+  /** Point the service at a task definition; returns the id of the deployment ECS started. */
+  updateService(cluster: string, service: string, taskDefinitionArn: string): Promise<string>;
+  runTask(input: {
+    cluster: string;
+    taskDefinition: string;
+    containerName: string;
+    command: readonly string[];
+    subnets: readonly string[];
+    securityGroups: readonly string[];
+    startedBy: string;
+  }): Promise<string>;
+  describeTask(cluster: string, taskArn: string, containerName: string): Promise<TaskState | undefined>;
+  stopTask(cluster: string, taskArn: string, reason: string): Promise<void>;
+  /** Reasons of the service's recently stopped tasks of one deployment (for a FAILED rollout). */
+  stoppedTaskReasons(cluster: string, service: string, deploymentId: string): Promise<string[]>;
+}

@@ -1,0 +1,162 @@
+/**
+ * The ECR and ECS adapters against the sandbox (real SDK, real HTTP): what a release, a migration
+ * and the gates will rely on, including a failed rollout and a failing migration.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { poll, type PollDecision } from "../../src/checks/poll.ts";
+import { createAwsClients, type AwsClients } from "../../src/aws/clients.ts";
+import { EcrAdapter } from "../../src/aws/ecr.ts";
+import { EcsAdapter, nextRevision } from "../../src/aws/ecs.ts";
+import type { DeploymentState, TaskState } from "../../src/aws/ports.ts";
+import { AwsError } from "../../src/errors.ts";
+import { SandboxControl } from "../../src/sandbox/control.ts";
+import { provisionService, provisionTaskDefinition, provisionTaskEnv, uid } from "./sandbox/helpers.ts";
+
+const endpoint = inject("sandboxEndpoint");
+
+describe("ECR and ECS adapters on the sandbox", () => {
+  let aws: AwsClients;
+  let ecr: EcrAdapter;
+  let ecs: EcsAdapter;
+
+  beforeAll(async () => {
+    aws = createAwsClients({ region: "us-east-1", endpoint });
+    ecr = new EcrAdapter(aws.ecr);
+    ecs = new EcsAdapter(aws.ecs);
+    await new SandboxControl(endpoint).setSpeeds({ rolloutSeconds: 2, taskSeconds: 1 });
+  });
+  afterAll(() => {
+    aws.destroy();
+  });
+
+  async function waitDeployment(
+    cluster: string,
+    service: string,
+    id: string,
+    until: (d: DeploymentState) => boolean,
+  ) {
+    const out = await poll<DeploymentState>(
+      async (): Promise<PollDecision<DeploymentState>> => {
+        const d = (await ecs.describeService(cluster, service))?.deployments.find((x) => x.id === id);
+        return d && until(d) ? { done: true, value: d } : { done: false };
+      },
+      { deadline: Date.now() + 20_000, intervalMs: 200 },
+    );
+    if (out.status !== "done") throw new Error(`deployment ${id} did not reach the state: ${out.status}`);
+    return out.value;
+  }
+
+  it("GIVEN published tags WHEN resolved THEN the digest ECR holds; an unknown tag is undefined; an unknown repo is an AwsError", async () => {
+    const env = await provisionTaskEnv(endpoint, "ecr", [uid("v1")]);
+    const tag = Object.keys(env.images)[0]!;
+    const resolved = await ecr.resolveTag(env.name, tag);
+    expect(resolved).toEqual({ tag, digest: env.images[tag]!.digest, imageUri: env.images[tag]!.imageUri });
+    expect(await ecr.resolveTag(env.name, "not-published")).toBeUndefined();
+    await expect(ecr.resolveTag("no-such-repo-gantry", "v1")).rejects.toBeInstanceOf(AwsError);
+  });
+
+  it("GIVEN a service WHEN the next revision (image = digest) is released THEN ECS runs it and the deployment completes", async () => {
+    const fx = await provisionService(endpoint, "rel", { tags: [uid("v1"), uid("v2")], desiredCount: 2 });
+    const before = await ecs.describeService(fx.cluster, fx.serviceName);
+    expect(before?.deployments.map((d) => [d.status, d.rolloutState])).toEqual([["PRIMARY", "COMPLETED"]]);
+    const current = await ecs.describeTaskDefinition(before!.taskDefinition);
+    const image = (await ecr.resolveTag(fx.repositoryName, fx.tags[1]!))!.imageUri;
+    const arn = await ecs.registerTaskDefinition(nextRevision(current, "app", image));
+    expect(arn).not.toBe(before!.taskDefinition);
+    expect((await ecs.describeTaskDefinition(arn)).containerDefinitions?.[0]?.image).toBe(image);
+
+    const id = await ecs.updateService(fx.cluster, fx.serviceName, arn);
+    const started = (await ecs.describeService(fx.cluster, fx.serviceName))!;
+    expect(started.taskDefinition).toBe(arn);
+    expect(started.deployments.find((d) => d.id === id)).toMatchObject({
+      status: "PRIMARY",
+      rolloutState: "IN_PROGRESS",
+    });
+    const done = await waitDeployment(fx.cluster, fx.serviceName, id, (d) => d.rolloutState === "COMPLETED");
+    expect(done).toMatchObject({ taskDefinition: arn, runningCount: 2, failedTasks: 0 });
+  });
+
+  it("GIVEN a rollout-faulty image WHEN released THEN the deployment FAILS and the stopped tasks say why", async () => {
+    const fx = await provisionService(endpoint, "fail", {
+      tags: [uid("v1"), uid("v2")],
+      desiredCount: 1,
+      rollback: false,
+    });
+    await new SandboxControl(endpoint).addFault({ tag: fx.tags[1]!, kind: "rollout" });
+    const current = await ecs.describeTaskDefinition(fx.initialTaskDefinitionArn);
+    const arn = await ecs.registerTaskDefinition(
+      nextRevision(current, "app", fx.images[fx.tags[1]!]!.imageUri),
+    );
+    const id = await ecs.updateService(fx.cluster, fx.serviceName, arn);
+    const failed = await waitDeployment(fx.cluster, fx.serviceName, id, (d) => d.rolloutState === "FAILED");
+    expect(failed.rolloutStateReason).toContain("circuit breaker");
+    expect(failed.failedTasks).toBeGreaterThan(0);
+    expect(await ecs.stoppedTaskReasons(fx.cluster, fx.serviceName, id)).toEqual([
+      "Essential container in task exited (exit code 1)",
+    ]);
+  });
+
+  describe("one-off tasks", () => {
+    async function until(cluster: string, arn: string): Promise<TaskState> {
+      const out = await poll<TaskState>(
+        async () => {
+          const t = await ecs.describeTask(cluster, arn, "app");
+          return t?.lastStatus === "STOPPED" ? { done: true, value: t } : { done: false };
+        },
+        { deadline: Date.now() + 15_000, intervalMs: 100 },
+      );
+      if (out.status !== "done") throw new Error(`task did not stop: ${out.status}`);
+      return out.value;
+    }
+
+    it.each([
+      ["a healthy image", 0, false],
+      ["an image with a migration fault", 1, true],
+    ])("GIVEN %s WHEN run THEN it stops with exit code %i", async (_what, exitCode, faulty) => {
+      const env = await provisionTaskEnv(endpoint, "mig", [uid("v1")]);
+      const tag = Object.keys(env.images)[0]!;
+      if (faulty) await new SandboxControl(endpoint).addFault({ tag, kind: "migration" });
+      const td = await provisionTaskDefinition(endpoint, env, "migrate", {
+        image: env.images[tag]!.imageUri,
+      });
+      const arn = await ecs.runTask({
+        cluster: env.cluster,
+        taskDefinition: td,
+        containerName: "app",
+        command: ["npm", "run", "migrate"],
+        subnets: env.network.subnetIds,
+        securityGroups: env.network.securityGroupIds,
+        startedBy: "gantry/test",
+      });
+      const stopped = await until(env.cluster, arn);
+      expect(stopped).toMatchObject({ stopCode: "EssentialContainerExited", exitCode });
+    });
+
+    it("GIVEN a running task WHEN stopped THEN UserInitiated with the reason", async () => {
+      await new SandboxControl(endpoint).setSpeeds({ taskSeconds: 30 });
+      try {
+        const env = await provisionTaskEnv(endpoint, "stop", [uid("v1")]);
+        const td = await provisionTaskDefinition(endpoint, env, "migrate", {
+          image: Object.values(env.images)[0]!.imageUri,
+        });
+        const arn = await ecs.runTask({
+          cluster: env.cluster,
+          taskDefinition: td,
+          containerName: "app",
+          command: ["sleep"],
+          subnets: env.network.subnetIds,
+          securityGroups: env.network.securityGroupIds,
+          startedBy: "gantry/test",
+        });
+        await ecs.stopTask(env.cluster, arn, "gantry: migration timed out");
+        expect(await ecs.describeTask(env.cluster, arn, "app")).toMatchObject({
+          lastStatus: "STOPPED",
+          stopCode: "UserInitiated",
+          stoppedReason: "gantry: migration timed out",
+        });
+      } finally {
+        await new SandboxControl(endpoint).setSpeeds({ taskSeconds: 1 });
+      }
+    });
+  });
+});
