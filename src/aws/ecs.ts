@@ -191,6 +191,23 @@ export class EcsAdapter implements EcsPort {
     );
   }
 
+  async deploymentTaskIps(cluster: string, deploymentId: string): Promise<string[]> {
+    const list = await withRetry(`list tasks of deployment ${deploymentId}`, () =>
+      this.ecs.send(
+        new ListTasksCommand({ cluster, startedBy: deploymentId, desiredStatus: "RUNNING", maxResults: 100 }),
+      ),
+    );
+    if (!list.taskArns?.length) return [];
+    const res = await withRetry(`describe tasks of deployment ${deploymentId}`, () =>
+      this.ecs.send(new DescribeTasksCommand({ cluster, tasks: list.taskArns })),
+    );
+    return (res.tasks ?? []).flatMap((t) =>
+      (t.attachments ?? []).flatMap((a) =>
+        (a.details ?? []).filter((d) => d.name === "privateIPv4Address" && d.value).map((d) => d.value ?? ""),
+      ),
+    );
+  }
+
   async stoppedTaskReasons(cluster: string, service: string, deploymentId: string): Promise<string[]> {
     const list = await withRetry(`list stopped tasks of ${service}`, () =>
       this.ecs.send(

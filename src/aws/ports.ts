@@ -98,4 +98,50 @@ export interface EcsPort {
   stopTask(cluster: string, taskArn: string, reason: string): Promise<void>;
   /** Reasons of the service's recently stopped tasks of one deployment (for a FAILED rollout). */
   stoppedTaskReasons(cluster: string, service: string, deploymentId: string): Promise<string[]>;
+  /** Private IPs of a deployment's running tasks: its ALB targets. */
+  deploymentTaskIps(cluster: string, deploymentId: string): Promise<string[]>;
+}
+
+/** One ALB target as the load balancer sees it. */
+export interface TargetHealthState {
+  readonly id: string;
+  readonly port: number | undefined;
+  /** initial | healthy | unhealthy | draining | unused | unavailable */
+  readonly state: string;
+  readonly reason: string | undefined;
+  readonly description: string | undefined;
+}
+
+/** ELBv2: target health only. */
+export interface ElbPort {
+  targetHealth(targetGroupArn: string): Promise<TargetHealthState[]>;
+}
+
+/** A CloudWatch alarm's state. */
+export interface AlarmState {
+  readonly name: string;
+  /** OK | ALARM | INSUFFICIENT_DATA */
+  readonly state: string;
+  readonly reason: string;
+}
+
+/** CloudWatch: alarm states only. */
+export interface AlarmPort {
+  /** States of the named alarms; a name with no alarm is reported as missing. */
+  states(names: readonly string[]): Promise<{ alarms: AlarmState[]; missing: string[] }>;
+}
+
+/** What an HTTP health endpoint answered. */
+export interface HealthResponse {
+  readonly url: string;
+  /** HTTP status, or undefined when the request failed (then `error` says why). */
+  readonly status: number | undefined;
+  readonly body: unknown;
+  readonly error: string | undefined;
+  readonly latencyMs: number;
+}
+
+/** Plain HTTP GET of health endpoints. */
+export interface HttpPort {
+  get(url: string, timeoutMs: number): Promise<HealthResponse>;
 }

@@ -6,11 +6,22 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { poll, type PollDecision } from "../../src/checks/poll.ts";
 import { createAwsClients, type AwsClients } from "../../src/aws/clients.ts";
 import { EcrAdapter } from "../../src/aws/ecr.ts";
+import { AlarmAdapter } from "../../src/aws/cloudwatch.ts";
 import { EcsAdapter, nextRevision } from "../../src/aws/ecs.ts";
+import { ElbAdapter } from "../../src/aws/elb.ts";
+import { FetchHttp } from "../../src/aws/http.ts";
+import { evaluateAlarms, evaluateHealth, evaluateTargets } from "../../src/checks/gates.ts";
 import type { DeploymentState, TaskState } from "../../src/aws/ports.ts";
 import { AwsError } from "../../src/errors.ts";
 import { SandboxControl } from "../../src/sandbox/control.ts";
-import { provisionService, provisionTaskDefinition, provisionTaskEnv, uid } from "./sandbox/helpers.ts";
+import { freePort } from "../../src/sandbox/process.ts";
+import {
+  provision,
+  provisionService,
+  provisionTaskDefinition,
+  provisionTaskEnv,
+  uid,
+} from "./sandbox/helpers.ts";
 
 const endpoint = inject("sandboxEndpoint");
 
@@ -74,6 +85,45 @@ describe("ECR and ECS adapters on the sandbox", () => {
     });
     const done = await waitDeployment(fx.cluster, fx.serviceName, id, (d) => d.rolloutState === "COMPLETED");
     expect(done).toMatchObject({ taskDefinition: arn, runningCount: 2, failedTasks: 0 });
+
+    // What the gates observe once it completed: the new tasks' targets, the health endpoint, alarms.
+    const ips = await ecs.deploymentTaskIps(fx.cluster, id);
+    expect(ips).toHaveLength(2);
+    const targets = await new ElbAdapter(aws.elb).targetHealth(fx.targetGroupArn!);
+    expect(evaluateTargets(targets, ips, 2)).toEqual({ state: "pass", detail: "2/2 new targets healthy" });
+    const health = await new FetchHttp().get(fx.healthUrl, 2000);
+    expect(evaluateHealth(health, fx.tags[1]!, "version").state).toBe("pass");
+  });
+
+  it("GIVEN alarms WHEN one is missing and one fires for a faulty image THEN the adapter reports both truthfully", async () => {
+    const name = uid("alarm");
+    await provision(endpoint, "alarm", name, {
+      metricName: "HTTPCode_Target_5XX_Count",
+      namespace: "AWS/ApplicationELB",
+      threshold: 5,
+    });
+    const alarms = new AlarmAdapter(aws.cloudwatch);
+    expect(await alarms.states([name, "no-such-alarm"])).toEqual({
+      alarms: [{ name, state: "OK", reason: expect.any(String) as string }],
+      missing: ["no-such-alarm"],
+    });
+    const fx = await provisionService(endpoint, "alarm", { tags: [uid("v1"), uid("v2")], desiredCount: 1 });
+    await new SandboxControl(endpoint).addFault({ tag: fx.tags[1]!, kind: "alarm", alarmName: name });
+    const current = await ecs.describeTaskDefinition(fx.initialTaskDefinitionArn);
+    const arn = await ecs.registerTaskDefinition(
+      nextRevision(current, "app", fx.images[fx.tags[1]!]!.imageUri),
+    );
+    const id = await ecs.updateService(fx.cluster, fx.serviceName, arn);
+    await waitDeployment(fx.cluster, fx.serviceName, id, (d) => d.rolloutState === "COMPLETED");
+    const after = await alarms.states([name]);
+    expect(evaluateAlarms(after.alarms, new Set())).toMatchObject({ state: "fail", code: "ALARM" });
+  });
+
+  it("GIVEN an endpoint that is down WHEN checked THEN the HTTP port reports the error instead of throwing", async () => {
+    // A port that was free a moment ago (fetch refuses "bad ports" such as 1 outright).
+    const res = await new FetchHttp().get(`http://127.0.0.1:${String(await freePort())}/health`, 1000);
+    expect(res.status).toBeUndefined();
+    expect(res.error).toBe("ECONNREFUSED");
   });
 
   it("GIVEN a rollout-faulty image WHEN released THEN the deployment FAILS and the stopped tasks say why", async () => {
