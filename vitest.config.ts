@@ -14,7 +14,7 @@ export default defineConfig({
       {
         test: {
           name: "integration",
-          include: ["test/integration/**/*.test.ts"],
+          include: ["test/integration/**/*.test.ts", "test/scenarios/**/*.test.ts"],
           // Pulumi's closure serializer loads node:sqlite, whose ExperimentalWarning is only noise.
           execArgv: ["--disable-warning=ExperimentalWarning"],
           globalSetup: ["test/integration/global-setup.ts"],

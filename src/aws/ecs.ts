@@ -35,14 +35,33 @@ const REGISTERABLE = [
   "runtimePlatform",
 ] as const;
 
+/** Name of the container environment variable that carries the deployed tag (DESIGN.md). */
+export const VERSION_ENV = "APP_VERSION";
+
+type EnvVar = { name?: string; value?: string };
+
+/**
+ * The tag a task definition's container runs: its APP_VERSION, else the image's tag, else the
+ * image reference itself (a bare digest).
+ */
+export function containerVersion(definition: TaskDefinitionDocument, containerName: string): string {
+  const c = definition.containerDefinitions?.find((x) => x.name === containerName);
+  const env = (c?.environment as EnvVar[] | undefined)?.find((e) => e.name === VERSION_ENV);
+  if (env?.value) return env.value;
+  const image = c?.image ?? "";
+  return /:([^/:@]+)$/.exec(image)?.[1] ?? image;
+}
+
 /**
  * The next revision of a task definition: the same definition with `containerName`'s image set to
- * `image` (a digest reference), and nothing else changed (DESIGN.md "Release model").
+ * `image` (a digest reference) and, when `version` is given, its APP_VERSION set to it; nothing
+ * else changes (DESIGN.md "Release model").
  */
 export function nextRevision(
   current: TaskDefinitionDocument,
   containerName: string,
   image: string,
+  version?: string,
 ): TaskDefinitionDocument {
   const containers = current.containerDefinitions ?? [];
   if (!containers.some((c) => c.name === containerName)) {
@@ -57,7 +76,12 @@ export function nextRevision(
   }
   const next: Record<string, unknown> = {};
   for (const key of REGISTERABLE) if (current[key] !== undefined) next[key] = current[key];
-  next.containerDefinitions = containers.map((c) => (c.name === containerName ? { ...c, image } : c));
+  next.containerDefinitions = containers.map((c) => {
+    if (c.name !== containerName) return c;
+    if (version === undefined) return { ...c, image };
+    const environment = ((c.environment as EnvVar[] | undefined) ?? []).filter((e) => e.name !== VERSION_ENV);
+    return { ...c, image, environment: [...environment, { name: VERSION_ENV, value: version }] };
+  });
   return next;
 }
 
@@ -72,7 +96,12 @@ export class EcsAdapter implements EcsPort {
   async describeService(cluster: string, service: string): Promise<ServiceState | undefined> {
     const res = await withRetry(`describe ECS service ${service}`, () =>
       this.ecs.send(new DescribeServicesCommand({ cluster, services: [service] })),
-    );
+    ).catch((err: unknown) => {
+      // No cluster, no service: the stack step creates both.
+      if (err instanceof AwsError && err.code === "AWS_ClusterNotFoundException") return undefined;
+      throw err;
+    });
+    if (!res) return undefined;
     const s = res.services?.[0];
     if (!s || s.status === "INACTIVE") return undefined;
     return {

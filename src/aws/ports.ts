@@ -145,3 +145,32 @@ export interface HealthResponse {
 export interface HttpPort {
   get(url: string, timeoutMs: number): Promise<HealthResponse>;
 }
+
+/** A manual RDS snapshot. */
+export interface SnapshotState {
+  readonly id: string;
+  /** creating | available | … */
+  readonly status: string;
+  readonly percentProgress: number;
+  readonly createdAt: Date | undefined;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+/** RDS: pre-deploy snapshots only. */
+export interface RdsPort {
+  /** Create (idempotent: an existing snapshot of that id is returned as is). */
+  createSnapshot(
+    instanceId: string,
+    snapshotId: string,
+    tags: Readonly<Record<string, string>>,
+  ): Promise<SnapshotState>;
+  describeSnapshot(snapshotId: string): Promise<SnapshotState | undefined>;
+  /** Manual snapshots of an instance, newest first. */
+  listSnapshots(instanceId: string): Promise<SnapshotState[]>;
+  deleteSnapshot(snapshotId: string): Promise<void>;
+}
+
+/** CloudWatch Logs: the tail of a task's log stream. */
+export interface LogsPort {
+  tail(group: string, stream: string, lines: number): Promise<string[]>;
+}

@@ -36,8 +36,10 @@ export function printError(err: unknown, verbose: boolean): void {
 /** Run the CLI; resolves to the process exit code. */
 export async function runCli(argv: readonly string[], ctx: CliContext): Promise<number> {
   const { sandboxCommand } = await import("./sandbox.ts");
-  const { stackCommand, demoCommand } = await import("./stack.ts");
+  const { stackCommand } = await import("./stack.ts");
+  const { demoCommand } = await import("./demo.ts");
   const { deployCommand } = await import("./deploy.ts");
+  const { historyCommand, statusCommand, unlockCommand } = await import("./operate.ts");
   const parser: Argv<GlobalArgs> = yargs([...argv])
     .scriptName("gantry")
     .usage("gantry <command> [options]\n\nDeploy orchestrator for AWS ECS Fargate + RDS, driven by Pulumi.")
@@ -54,6 +56,9 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
       describe: "show engine output and causes",
     })
     .command(deployCommand(ctx))
+    .command(statusCommand(ctx))
+    .command(historyCommand(ctx))
+    .command(unlockCommand(ctx))
     .command(stackCommand(ctx))
     .command(sandboxCommand(ctx))
     .command(demoCommand(ctx))
@@ -62,7 +67,9 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     .recommendCommands()
     .exitProcess(false)
     .wrap(Math.min(110, process.stdout.columns || 100))
-    .epilogue("Exit codes: 0 ok, 1 failed (nothing changed), 2 usage error. Docs: README.md")
+    .epilogue(
+      "Exit codes: 0 ok · 1 failed, nothing changed · 2 usage error · 3 rolled back and verified · 4 rollback not verified · 5 locked · 130 interrupted. Docs: README.md",
+    )
     .fail((msg, err) => {
       // yargs passes no error object for its own validation failures, whatever its typings say.
       throw (err as Error | undefined) ?? new UsageError(msg || "invalid command line", "see gantry --help");

@@ -86,35 +86,3 @@ export function stackCommand(ctx: CliContext) {
     handler: () => undefined,
   };
 }
-
-/** `gantry demo`: start the sandbox, create the sandbox stack, print its outputs. */
-export function demoCommand(ctx: CliContext) {
-  return {
-    command: "demo",
-    describe: "Start the sandbox, create the sandbox stack through the Automation API, print its outputs",
-    builder: (y: Argv<GlobalArgs>) => y,
-    handler: async (argv: GlobalArgs) => {
-      const reporter = ctx.reporter(argv);
-      const started = Date.now();
-      const { stack, sandbox } = await openEnvironment("sandbox", ctx.paths, reporter);
-      reporter.emit({
-        type: "progress",
-        message: `creating/updating stack ${stack.name} on ${sandbox?.endpoint ?? ""}`,
-      });
-      const res = await stack.up(engineLines(reporter));
-      reporter.emit({
-        type: "info",
-        message: `stack ${stack.name} ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${JSON.stringify(res.changeSummary)}`,
-      });
-      reporter.emit({
-        type: "result",
-        title: "sandbox stack outputs (EnvironmentOutputs)",
-        data: res.outputs,
-      });
-      reporter.emit({
-        type: "info",
-        message: "the sandbox keeps running: `npm run gantry -- sandbox stop` stops it",
-      });
-    },
-  };
-}

@@ -3,6 +3,7 @@
  *
  * - `GANTRY_SANDBOX_DIR`: where the sandbox keeps its pid file, log, workspace and Pulumi state
  *   (default `<project>/.sandbox`). Tests and parallel checkouts point it elsewhere.
+ * - `GITHUB_ACTOR`, else `USER`: who deploys (recorded in the lock and the ledger).
  */
 import path from "node:path";
 import { defaultSandboxDir, projectRoot, toolsDir } from "../tools/paths.ts";
@@ -12,6 +13,11 @@ export interface EnvironmentPaths {
   readonly projectDir: string;
   readonly toolsDir: string;
   readonly sandboxDir: string;
+}
+
+/** Who runs gantry, for the lock and the ledger. */
+export function runtimeActor(env: NodeJS.ProcessEnv = process.env): string {
+  return env.GITHUB_ACTOR ?? env.USER ?? env.USERNAME ?? "unknown";
 }
 
 /** The folders gantry works in, given the process environment. */

@@ -1,7 +1,9 @@
 /**
  * The per-environment configuration schema (Pulumi.<env>.yaml), shared by the stacks and the
  * orchestrator. Stack keys live in the Pulumi project's namespace (`platform:`), orchestrator
- * keys in `gantry:`; `aws:region` is shared. Issue #4 extends the stack keys for real AWS.
+ * keys in `gantry:`; `aws:region` is shared. The sandbox stack reads a subset of the stack keys;
+ * keys only the AWS stack needs (domain, github, stateBucket) are optional here and required by
+ * src/stacks/aws/settings.ts, so that the sandbox file stays short.
  */
 import { z } from "zod";
 
@@ -13,32 +15,253 @@ export type EnvironmentName = (typeof ENVIRONMENTS)[number];
 /** The Pulumi project name, i.e. the namespace of the stack's own config keys. */
 export const PROJECT_NAME = "platform";
 
+/** Name of the migration task's container, and the suffix of its task definition family. */
+export const MIGRATION_CONTAINER = "migrate";
+
 const name = z
   .string()
   .regex(/^[a-z][a-z0-9-]{0,30}$/, "lowercase letters, digits and dashes, starting with a letter");
 
-/** One ECS service of the environment. */
-export const serviceConfigSchema = z.strictObject({
-  name,
-  containerPort: z.number().int().min(1).max(65535).default(8080),
-  desiredCount: z.number().int().min(1).max(100).default(1),
-  cpu: z.number().int().positive().default(256),
-  memory: z.number().int().positive().default(512),
-  healthCheckPath: z.string().startsWith("/").default("/health"),
+const hostname = z
+  .string()
+  .regex(
+    /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
+    "a lowercase DNS name such as dev.example.com",
+  );
+
+/** Task sizes Fargate accepts: memory (MiB) allowed for each CPU value (units). */
+export const FARGATE_SIZES: Readonly<Record<number, readonly number[]>> = {
+  256: [512, 1024, 2048],
+  512: [1024, 2048, 3072, 4096],
+  1024: [2048, 3072, 4096, 5120, 6144, 7168, 8192],
+  2048: Array.from({ length: 13 }, (_, i) => 4096 + i * 1024),
+  4096: Array.from({ length: 23 }, (_, i) => 8192 + i * 1024),
+  8192: Array.from({ length: 12 }, (_, i) => 16384 + i * 4096),
+  16384: Array.from({ length: 12 }, (_, i) => 32768 + i * 8192),
+};
+
+const fargateCpu = z.literal([256, 512, 1024, 2048, 4096, 8192, 16384]);
+
+/** Adds an issue at `memory` when the pair is not a Fargate task size. */
+function checkFargateSize(size: { cpu: number; memory: number }, ctx: z.RefinementCtx): void {
+  const allowed = FARGATE_SIZES[size.cpu] ?? [];
+  if (!allowed.includes(size.memory)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["memory"],
+      message: `with cpu ${size.cpu} Fargate allows memory ${allowed.join(", ")}`,
+    });
+  }
+}
+
+/** CPU-based target tracking of one service's desired count. */
+export const autoscalingConfigSchema = z.strictObject({
+  minCount: z.number().int().min(1).max(100),
+  maxCount: z.number().int().min(1).max(100),
+  cpuTargetPercent: z.number().int().min(10).max(95).default(60),
+  scaleInCooldownSeconds: z.number().int().min(0).max(3600).default(300),
+  scaleOutCooldownSeconds: z.number().int().min(0).max(3600).default(60),
 });
 
-/** Keys of the stack (namespace `platform:`). */
-export const stackConfigSchema = z.strictObject({
-  services: z.array(serviceConfigSchema).min(1),
-  repositoryName: name.default("app"),
-  database: z
-    .strictObject({
-      instanceClass: z.string().default("db.t4g.micro"),
-      allocatedStorage: z.number().int().min(20).max(65536).default(20),
-    })
-    .default({ instanceClass: "db.t4g.micro", allocatedStorage: 20 }),
-  alarms: z.array(name).default([]),
-});
+/** One ECS service of the environment. */
+export const serviceConfigSchema = z
+  .strictObject({
+    name,
+    containerPort: z.number().int().min(1).max(65535).default(8080),
+    desiredCount: z.number().int().min(1).max(100).default(1),
+    cpu: fargateCpu.default(256),
+    memory: z.number().int().positive().default(512),
+    healthCheckPath: z.string().startsWith("/").default("/health"),
+    /** ALB path patterns routed to this service; empty = the listener's default route. */
+    pathPatterns: z.array(z.string().startsWith("/").max(128)).max(5).default([]),
+    minHealthyPercent: z.number().int().min(0).max(100).default(100),
+    maxHealthyPercent: z.number().int().min(100).max(200).default(200),
+    healthCheckGracePeriodSeconds: z.number().int().min(0).max(3600).default(30),
+    autoscaling: autoscalingConfigSchema.optional(),
+  })
+  .superRefine((svc, ctx) => {
+    checkFargateSize(svc, ctx);
+    const scaling = svc.autoscaling;
+    if (scaling && !(scaling.minCount <= svc.desiredCount && svc.desiredCount <= scaling.maxCount)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["autoscaling"],
+        message: `minCount <= desiredCount (${svc.desiredCount}) <= maxCount is required`,
+      });
+    }
+  });
+
+/** Alarm kinds the stack can create; service kinds are created once per service. */
+export const ALARM_KINDS = [
+  "http-5xx",
+  "unhealthy-hosts",
+  "cpu",
+  "memory",
+  "db-cpu",
+  "db-free-storage",
+] as const;
+/** One of {@link ALARM_KINDS}. */
+export type AlarmKind = (typeof ALARM_KINDS)[number];
+
+/** Retention values CloudWatch Logs accepts (days). */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+const secretArn = z
+  .string()
+  .regex(
+    /^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:\d{12}:secret:|ssm:[a-z0-9-]+:\d{12}:parameter\/)\S+$/,
+    "the ARN of a Secrets Manager secret or an SSM parameter",
+  );
+
+/** Keys of the stack (namespace `platform:`). Keys only the AWS stack needs are optional here and checked by it. */
+export const stackConfigSchema = z
+  .strictObject({
+    services: z.array(serviceConfigSchema).min(1),
+    repositoryName: name.default("app"),
+    images: z
+      .strictObject({
+        keepLast: z.number().int().min(1).max(1000).default(10),
+        initialTag: z
+          .string()
+          .regex(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/, "a Docker tag")
+          .default("bootstrap"),
+      })
+      .prefault({}),
+    network: z
+      .strictObject({
+        availabilityZones: z.number().int().min(2).max(6).default(2),
+        natGateways: z.enum(["single", "onePerAz"]).default("single"),
+        cidrBlock: z
+          .string()
+          .regex(/^\d{1,3}(\.\d{1,3}){3}\/(1[6-9]|2[0-4])$/, "an IPv4 CIDR block from /16 to /24")
+          .default("10.0.0.0/16"),
+      })
+      .prefault({}),
+    cluster: z
+      .strictObject({ containerInsights: z.enum(["disabled", "enabled", "enhanced"]).default("disabled") })
+      .prefault({}),
+    loadBalancer: z
+      .strictObject({
+        healthCheckIntervalSeconds: z.number().int().min(5).max(300).default(10),
+        healthCheckTimeoutSeconds: z.number().int().min(2).max(120).default(5),
+        healthyThreshold: z.number().int().min(2).max(10).default(2),
+        unhealthyThreshold: z.number().int().min(2).max(10).default(2),
+        deregistrationDelaySeconds: z.number().int().min(0).max(3600).default(30),
+        idleTimeoutSeconds: z.number().int().min(1).max(4000).default(60),
+      })
+      .refine((lb) => lb.healthCheckTimeoutSeconds < lb.healthCheckIntervalSeconds, {
+        path: ["healthCheckTimeoutSeconds"],
+        message: "must be less than healthCheckIntervalSeconds",
+      })
+      .prefault({}),
+    domain: z
+      .strictObject({
+        name: hostname,
+        hostedZone: hostname,
+        certificateArn: z
+          .string()
+          .regex(/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]+$/, "an ACM certificate ARN")
+          .optional(),
+      })
+      .refine((d) => d.name === d.hostedZone || d.name.endsWith(`.${d.hostedZone}`), {
+        path: ["name"],
+        message: "must be the hosted zone's apex or a name inside it",
+      })
+      .optional(),
+    database: z
+      .strictObject({
+        instanceClass: z
+          .string()
+          .regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, "an RDS class such as db.t4g.micro")
+          .default("db.t4g.micro"),
+        allocatedStorage: z.number().int().min(20).max(65536).default(20),
+        engineVersion: z
+          .string()
+          .regex(/^\d+(\.\d+)?$/, "a PostgreSQL version such as 16 or 16.4")
+          .default("16"),
+        multiAz: z.boolean().default(false),
+        dbName: z
+          .string()
+          .regex(/^[a-z][a-z0-9_]{0,62}$/, "lowercase letters, digits and _")
+          .default("app"),
+        masterUsername: z
+          .string()
+          .regex(/^[a-z][a-z0-9_]{0,15}$/, "lowercase letters, digits and _")
+          .default("postgres"),
+        backupRetentionDays: z.number().int().min(0).max(35).default(7),
+        backupWindow: z
+          .string()
+          .regex(/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/, "hh:mm-hh:mm in UTC")
+          .default("03:00-03:30"),
+        maintenanceWindow: z
+          .string()
+          .regex(
+            /^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$/,
+            "ddd:hh:mm-ddd:hh:mm in UTC, e.g. sun:04:00-sun:04:30",
+          )
+          .default("sun:04:00-sun:04:30"),
+        deletionProtection: z.boolean().default(true),
+        finalSnapshot: z.boolean().default(true),
+      })
+      .prefault({}),
+    migration: z
+      .strictObject({ cpu: fargateCpu.default(256), memory: z.number().int().positive().default(512) })
+      .superRefine(checkFargateSize)
+      .prefault({}),
+    logRetentionDays: z.literal(LOG_RETENTION_DAYS).default(14),
+    secrets: z
+      .record(
+        z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "an environment variable name such as API_KEY"),
+        secretArn,
+      )
+      .default({}),
+    alarms: z.array(z.enum(ALARM_KINDS)).default([]),
+    alarmThresholds: z
+      .strictObject({
+        http5xxPerMinute: z.number().int().min(1).default(5),
+        unhealthyHosts: z.number().int().min(1).default(1),
+        cpuPercent: z.number().min(1).max(100).default(80),
+        memoryPercent: z.number().min(1).max(100).default(80),
+        dbCpuPercent: z.number().min(1).max(100).default(80),
+        dbFreeStoragePercent: z.number().min(1).max(90).default(10),
+      })
+      .prefault({}),
+    github: z
+      .strictObject({
+        repository: z
+          .string()
+          .regex(/^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/, "owner/name of the GitHub repository"),
+        environment: z.string().min(1).max(255).optional(),
+      })
+      .optional(),
+    stateBucket: z
+      .strictObject({
+        name: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "an S3 bucket name"),
+        prefix: z
+          .string()
+          .regex(
+            /^[A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*$/,
+            "a key prefix without leading or trailing /",
+          )
+          .default("gantry"),
+      })
+      .optional(),
+  })
+  .superRefine((stack, ctx) => {
+    const seen = new Set<string>();
+    stack.services.forEach((svc, i) => {
+      if (seen.has(svc.name) || svc.name === MIGRATION_CONTAINER) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["services", i, "name"],
+          message: `must be unique and not "${MIGRATION_CONTAINER}" (the migration task's name)`,
+        });
+      }
+      seen.add(svc.name);
+    });
+  });
 
 /** Keys of the orchestrator (namespace `gantry:`). */
 export const gantryConfigSchema = z.strictObject({

@@ -45,7 +45,8 @@ export interface UpResult {
 export interface StackPort {
   readonly name: string;
   preview(onOutput?: (line: string) => void): Promise<PreviewResult>;
-  up(onOutput?: (line: string) => void): Promise<UpResult>;
+  /** `signal` sends one SIGINT to the running update (Pulumi then stops cleanly); never a kill. */
+  up(onOutput?: (line: string) => void, signal?: AbortSignal): Promise<UpResult>;
   outputs(): Promise<EnvironmentOutputs>;
   destroy(onOutput?: (line: string) => void): Promise<void>;
   refresh(): Promise<void>;
@@ -87,6 +88,14 @@ function classify(err: unknown, action: string, stackName: string): PulumiError 
     });
   }
   const text = err instanceof CommandError ? err.toString() : oneLine(err);
+  if (/PULUMI_ACCESS_TOKEN must be set|not logged in|pulumi login/i.test(text)) {
+    return new PulumiError(`no Pulumi backend is configured for stack ${stackName}`, {
+      code: "PULUMI_NOT_LOGGED_IN",
+      source: "user",
+      hint: "pulumi login <your backend> (e.g. s3://bucket, file://path), or set PULUMI_BACKEND_URL; gantry never picks Pulumi Cloud for you",
+      cause: err,
+    });
+  }
   if (/pending operations|interrupted/i.test(text)) {
     return new PulumiError(`stack ${stackName} has pending operations from an interrupted update`, {
       code: "STACK_PENDING_OPERATIONS",
@@ -184,9 +193,9 @@ export class AutomationStack implements StackPort {
     }
   }
 
-  async up(onOutput?: (line: string) => void): Promise<UpResult> {
+  async up(onOutput?: (line: string) => void, signal?: AbortSignal): Promise<UpResult> {
     try {
-      const res = await this.stack.up({ onOutput });
+      const res = await this.stack.up({ onOutput, ...(signal ? { signal } : {}) });
       return {
         changeSummary: res.summary.resourceChanges ?? {},
         outputs: parseOutputs(

@@ -1,10 +1,12 @@
 /**
  * The environment program for each stack. `sandbox` is built from dynamic resources in the
- * emulated account; dev/staging/prod are the @pulumi/aws program of issue #4.
+ * emulated account; dev/staging/prod are the @pulumi/aws program of src/stacks/aws, whose config is
+ * checked here, before the engine starts, and whose (large) modules load only when it runs.
  */
 import type { PulumiFn } from "@pulumi/pulumi/automation/index.js";
 import type { EnvironmentConfig } from "../config/schema.ts";
 import { GantryError } from "../errors.ts";
+import { awsSettings } from "./aws/settings.ts";
 import { sandboxProgram, type SandboxTarget } from "./sandbox/program.ts";
 
 /** The inline program of an environment. */
@@ -18,9 +20,9 @@ export function environmentProgram(config: EnvironmentConfig, sandbox?: SandboxT
     }
     return sandboxProgram(config, sandbox);
   }
-  throw new GantryError(`the AWS stack for ${config.env} is not available in this version of gantry`, {
-    code: "AWS_STACK_NOT_IMPLEMENTED",
-    source: "user",
-    hint: "use --env sandbox; the dev/staging/prod program is tracked in issue #4",
-  });
+  const settings = awsSettings(config);
+  return async () => {
+    const { awsProgram } = await import("./aws/program.ts");
+    return awsProgram(settings)();
+  };
 }

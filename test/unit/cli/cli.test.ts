@@ -5,10 +5,16 @@ import { describe, expect, it } from "vitest";
 import { projectRoot } from "../../../src/tools/paths.ts";
 
 function gantry(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  return gantryWith({}, ...args);
+}
+
+function gantryWith(
+  env: NodeJS.ProcessEnv,
+  ...args: string[]
+): { code: number | null; stdout: string; stderr: string } {
   const res = spawnSync(process.execPath, [path.join(projectRoot, "bin", "gantry.js"), ...args], {
     encoding: "utf8",
-    // A state folder that does not exist: proves no command below touches the sandbox.
-    env: { ...process.env, NO_COLOR: "1" },
+    env: { ...process.env, NO_COLOR: "1", ...env },
     timeout: 20_000,
   });
   return { code: res.status, stdout: res.stdout, stderr: res.stderr };
@@ -45,9 +51,31 @@ describe("gantry CLI usage errors", () => {
       expect(res.stdout).toContain(cmd);
   });
 
-  it("GIVEN deploy WHEN run in this version THEN it refuses with exit 1, says nothing changed, and names the issue", () => {
-    const res = gantry("deploy", "--env", "sandbox", "--tag", "v1.0.0");
+  it("GIVEN deploy --help WHEN run THEN it documents every flag and the exit codes", () => {
+    const res = gantry("deploy", "--help");
+    expect(res.code).toBe(0);
+    for (const flag of ["--env", "--tag", "--dry-run", "--skip-snapshot", "--skip-migrations", "--json"]) {
+      expect(res.stdout).toContain(flag);
+    }
+    const text = res.stdout.replace(/\s+/g, " ");
+    expect(text).toContain("3 rolled back and verified");
+    expect(text).toContain("5 locked");
+  });
+
+  it("GIVEN no AWS credentials WHEN deploy --env dev --dry-run THEN exit 1 with a one-line hint, before any engine work", () => {
+    const env: NodeJS.ProcessEnv = {
+      HOME: "/nonexistent-gantry-home",
+      AWS_ACCESS_KEY_ID: "",
+      AWS_SECRET_ACCESS_KEY: "",
+      AWS_SESSION_TOKEN: "",
+      AWS_PROFILE: "",
+      // Never ask an instance metadata service from a test.
+      AWS_EC2_METADATA_DISABLED: "true",
+    };
+    const res = gantryWith(env, "deploy", "--env", "dev", "--tag", "v1.0.0", "--dry-run");
     expect(res.code).toBe(1);
-    expect(res.stderr).toContain("nothing was changed");
+    expect(res.stderr).toMatch(
+      /^gantry: error: no valid AWS credentials to deploy to dev \(us-east-1\): .+\n {2}hint: .*aws sso login.*\n$/,
+    );
   });
 });

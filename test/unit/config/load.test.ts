@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -33,8 +33,53 @@ describe("validateConfig", () => {
       cpu: 256,
       memory: 512,
       healthCheckPath: "/health",
+      pathPatterns: [],
+      minHealthyPercent: 100,
+      maxHealthyPercent: 200,
+      healthCheckGracePeriodSeconds: 30,
     });
     expect(config.gantry.snapshot).toEqual({ enabled: false, retention: 5 });
+  });
+
+  it("GIVEN minimal keys WHEN validated THEN the AWS stack's keys get their documented defaults", () => {
+    const stack = validateConfig("dev", "Pulumi.dev.yaml", base).stack;
+    expect(stack.network).toEqual({ availabilityZones: 2, natGateways: "single", cidrBlock: "10.0.0.0/16" });
+    expect(stack.cluster).toEqual({ containerInsights: "disabled" });
+    expect(stack.loadBalancer).toEqual({
+      healthCheckIntervalSeconds: 10,
+      healthCheckTimeoutSeconds: 5,
+      healthyThreshold: 2,
+      unhealthyThreshold: 2,
+      deregistrationDelaySeconds: 30,
+      idleTimeoutSeconds: 60,
+    });
+    expect(stack.database).toEqual({
+      instanceClass: "db.t4g.micro",
+      allocatedStorage: 20,
+      engineVersion: "16",
+      multiAz: false,
+      dbName: "app",
+      masterUsername: "postgres",
+      backupRetentionDays: 7,
+      backupWindow: "03:00-03:30",
+      maintenanceWindow: "sun:04:00-sun:04:30",
+      deletionProtection: true,
+      finalSnapshot: true,
+    });
+    expect(stack.images).toEqual({ keepLast: 10, initialTag: "bootstrap" });
+    expect(stack.migration).toEqual({ cpu: 256, memory: 512 });
+    expect(stack.logRetentionDays).toBe(14);
+    expect(stack.secrets).toEqual({});
+    expect(stack.alarms).toEqual([]);
+    expect(stack.alarmThresholds).toEqual({
+      http5xxPerMinute: 5,
+      unhealthyHosts: 1,
+      cpuPercent: 80,
+      memoryPercent: 80,
+      dbCpuPercent: 80,
+      dbFreeStoragePercent: 10,
+    });
+    expect([stack.domain, stack.github, stack.stateBucket]).toEqual([undefined, undefined, undefined]);
   });
 
   it.each([
@@ -44,6 +89,44 @@ describe("validateConfig", () => {
     [{ "gantry:snapshot": { enabled: true, keep: 3 } }, /gantry:snapshot: .*keep/],
     [{ "aws:region": "mars" }, /aws:region: required/],
     [{ "other:key": 1 }, /other:key: unknown namespace/],
+    [
+      { "platform:services": [{ name: "api", cpu: 256, memory: 4096 }] },
+      /platform:services\.0\.memory: with cpu 256 Fargate allows memory 512, 1024, 2048/,
+    ],
+    [{ "platform:services": [{ name: "api", cpu: 300 }] }, /platform:services\.0\.cpu: .*256\|512\|1024/],
+    [
+      { "platform:services": [{ name: "api" }, { name: "api" }] },
+      /platform:services\.1\.name: must be unique/,
+    ],
+    [
+      { "platform:services": [{ name: "migrate" }] },
+      /platform:services\.0\.name: must be unique and not "migrate"/,
+    ],
+    [
+      { "platform:services": [{ name: "api", desiredCount: 1, autoscaling: { minCount: 2, maxCount: 4 } }] },
+      /platform:services\.0\.autoscaling: minCount <= desiredCount \(1\) <= maxCount/,
+    ],
+    [{ "platform:network": { natGateways: "two" } }, /platform:network\.natGateways: .*"single"\|"onePerAz"/],
+    [{ "platform:network": { availabilityZones: 1 } }, /platform:network\.availabilityZones: Too small/],
+    [{ "platform:cluster": { containerInsights: true } }, /platform:cluster\.containerInsights: .*"enabled"/],
+    [{ "platform:logRetentionDays": 10 }, /platform:logRetentionDays: .*7\|14\|30/],
+    [{ "platform:alarms": ["latency"] }, /platform:alarms\.0: .*"http-5xx"/],
+    [
+      { "platform:loadBalancer": { healthCheckIntervalSeconds: 5 } },
+      /platform:loadBalancer\.healthCheckTimeoutSeconds: must be less than healthCheckIntervalSeconds/,
+    ],
+    [
+      { "platform:domain": { name: "app.example.org", hostedZone: "example.com" } },
+      /platform:domain\.name: must be the hosted zone's apex or a name inside it/,
+    ],
+    [{ "platform:database": { backupWindow: "3am" } }, /platform:database\.backupWindow: hh:mm-hh:mm in UTC/],
+    [{ "platform:database": { backupRetentionDays: 40 } }, /platform:database\.backupRetentionDays: Too big/],
+    [
+      { "platform:secrets": { API_KEY: "plain-text" } },
+      /platform:secrets\.API_KEY: the ARN of a Secrets Manager/,
+    ],
+    [{ "platform:github": { repository: "no-slash" } }, /platform:github\.repository: owner\/name/],
+    [{ "platform:stateBucket": { name: "Bad_Bucket" } }, /platform:stateBucket\.name: an S3 bucket name/],
   ])("GIVEN a broken key %j WHEN validated THEN the error names it", (patch, message) => {
     expect(() => validateConfig("dev", "Pulumi.dev.yaml", { ...base, ...patch })).toThrow(message);
   });
@@ -76,6 +159,35 @@ describe("loadEnvironmentConfig on files", () => {
     await writeFile(path.join(dir, "Pulumi.dev.yaml"), "config:\n  aws:region: [unclosed\n");
     await expect(loadEnvironmentConfig(dir, "dev")).rejects.toThrow(/Pulumi\.dev\.yaml is not valid YAML/);
   });
+
+  it.each([
+    [
+      "prod",
+      "natGateways: onePerAz",
+      "natGateways: perAz",
+      /^Pulumi\.prod\.yaml: platform:network\.natGateways: .*"single"\|"onePerAz"/,
+    ],
+    [
+      "staging",
+      "memory: 1024",
+      "memory: 999",
+      /^Pulumi\.staging\.yaml: platform:services\.0\.memory: with cpu 512 Fargate allows/,
+    ],
+    [
+      "dev",
+      "backupRetentionDays: 1",
+      "backupRetentionDays: -1",
+      /^Pulumi\.dev\.yaml: platform:database\.backupRetentionDays: Too small/,
+    ],
+  ] as const)(
+    "GIVEN the committed Pulumi.%s.yaml with %s broken WHEN loaded THEN the error names the file, the key and what is allowed",
+    async (env, good, bad, message) => {
+      const text = await readFile(path.join(projectRoot, `Pulumi.${env}.yaml`), "utf8");
+      expect(text).toContain(good);
+      await writeFile(path.join(dir, `Pulumi.${env}.yaml`), text.replace(good, bad));
+      await expect(loadEnvironmentConfig(dir, env)).rejects.toThrow(message);
+    },
+  );
 
   it("GIVEN a file without config: WHEN loaded THEN the message says what is missing", async () => {
     await writeFile(path.join(dir, "Pulumi.prod.yaml"), "encryptionsalt: x\n");

@@ -1,0 +1,32 @@
+/** CloudWatch Logs adapter of {@link LogsPort}. */
+import { type CloudWatchLogsClient, GetLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import type { LogsPort } from "./ports.ts";
+import { withRetry } from "./retry.ts";
+
+/** The last lines of a stream; a missing stream is no lines, not an error. */
+export class LogsAdapter implements LogsPort {
+  private readonly logs: CloudWatchLogsClient;
+
+  constructor(logs: CloudWatchLogsClient) {
+    this.logs = logs;
+  }
+
+  async tail(group: string, stream: string, lines: number): Promise<string[]> {
+    try {
+      const res = await withRetry(`read log stream ${group}/${stream}`, () =>
+        this.logs.send(
+          new GetLogEventsCommand({
+            logGroupName: group,
+            logStreamName: stream,
+            limit: lines,
+            startFromHead: false,
+          }),
+        ),
+      );
+      return (res.events ?? []).map((e) => e.message ?? "");
+    } catch (err) {
+      if (/ResourceNotFound/.test(String((err as { code?: string }).code ?? err))) return [];
+      throw err;
+    }
+  }
+}

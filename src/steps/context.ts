@@ -1,0 +1,118 @@
+/**
+ * What every deploy step gets: the request, the validated config, the ports, the stack, the
+ * lock, the reporter, and the facts earlier steps established (outputs, image, previous versions).
+ */
+import type {
+  AlarmPort,
+  EcrPort,
+  EcsPort,
+  ElbPort,
+  HttpPort,
+  LogsPort,
+  RdsPort,
+  ResolvedImage,
+} from "../aws/ports.ts";
+import type { EnvironmentConfig } from "../config/schema.ts";
+import { GantryError } from "../errors.ts";
+import type { DeployLock, HeldLock } from "../orchestrator/lock.ts";
+import type { StackPort } from "../pulumi/stack.ts";
+import type { Reporter } from "../reporting/reporter.ts";
+import type { EnvironmentOutputs } from "../stacks/outputs.ts";
+
+/** The AWS ports a deploy uses. */
+export interface DeployPorts {
+  readonly ecs: EcsPort;
+  readonly ecr: EcrPort;
+  readonly rds: RdsPort;
+  readonly elb: ElbPort;
+  readonly alarms: AlarmPort;
+  readonly http: HttpPort;
+  readonly logs: LogsPort;
+}
+
+/** What was asked. */
+export interface DeployRequest {
+  readonly env: string;
+  readonly tag: string;
+  readonly deploymentId: string;
+  readonly actor: string;
+  readonly host: string;
+  readonly pid: number;
+  readonly startedAt: string;
+  readonly skipSnapshot: boolean;
+  readonly skipMigrations: boolean;
+}
+
+/** What one service looked like before the release and what the release made of it. */
+export interface ServiceRelease {
+  readonly name: string;
+  readonly serviceName: string;
+  readonly containerName: string;
+  readonly previousTaskDefinition: string;
+  readonly previousTag: string;
+  /** Tasks the service runs: how many new targets must turn healthy. */
+  readonly desiredCount: number;
+  newTaskDefinition?: string;
+  deploymentId?: string;
+}
+
+/** Facts established along the way (mutable: each step adds its own). */
+export interface DeployFacts {
+  outputs?: EnvironmentOutputs;
+  image?: ResolvedImage;
+  lock?: HeldLock;
+  snapshotId?: string;
+  baselineAlarms: Set<string>;
+  releases: ServiceRelease[];
+  /** Human-readable lines for the final summary (e.g. the snapshot restore command). */
+  notes: string[];
+}
+
+/** Timings, injectable so tests run fast. */
+export interface DeployTiming {
+  /** Gap between observations (≤ 2 s). */
+  readonly pollIntervalMs: number;
+  /** Deadline for a snapshot to become available. */
+  readonly snapshotTimeoutMs: number;
+  /** Deadline for a rollout (or a rollback) to complete. */
+  readonly rolloutTimeoutMs: number;
+  /** Timeout of one health request. */
+  readonly httpTimeoutMs: number;
+}
+
+/** The context of one deploy. */
+export interface DeployContext {
+  readonly request: DeployRequest;
+  readonly config: EnvironmentConfig;
+  readonly ports: DeployPorts;
+  readonly stack: StackPort;
+  readonly lock: DeployLock;
+  readonly reporter: Reporter;
+  readonly timing: DeployTiming;
+  readonly facts: DeployFacts;
+}
+
+/** A step failed on purpose (a gate, a migration, a lock): code, hint, and the detail for the journal. */
+export class StepError extends GantryError {}
+
+/** The outputs, or a bug-grade error if a step runs before the stack step. */
+export function outputsOf(ctx: DeployContext): EnvironmentOutputs {
+  if (!ctx.facts.outputs) {
+    throw new StepError("stack outputs are not known yet", {
+      code: "NO_OUTPUTS",
+      hint: "the stack step must run first",
+    });
+  }
+  return ctx.facts.outputs;
+}
+
+/** The resolved image, or a bug-grade error if preflight did not run. */
+export function imageOf(ctx: DeployContext): ResolvedImage {
+  if (!ctx.facts.image) {
+    throw new StepError("the image is not resolved yet", {
+      code: "NO_IMAGE",
+      hint: "preflight must run first",
+    });
+  }
+  return ctx.facts.image;
+}

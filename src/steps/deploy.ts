@@ -1,0 +1,200 @@
+/**
+ * A whole deploy: run the plan through the step engine with a journal, keep the lock's lease
+ * alive, then finish — check the outcome against what ECS reports, release the lock, append the
+ * final record to the ledger — and map it to the exit code of DESIGN.md "Contracts".
+ */
+import { containerVersion } from "../aws/ecs.ts";
+import { oneLine } from "../errors.ts";
+import type { Journal } from "../orchestrator/journal.ts";
+import type { DeploymentRecord, Ledger } from "../orchestrator/ledger.ts";
+import { runSteps, type RunOutcome, type StepRecord } from "../orchestrator/runner.ts";
+import { type DeployContext, StepError } from "./context.ts";
+import { planDeploy } from "./plan.ts";
+import { LockHeldError } from "./preflight.ts";
+
+/** Exit codes of deploy and rollback (DESIGN.md). */
+export const DEPLOY_EXIT = {
+  succeeded: 0,
+  failedUnchanged: 1,
+  rolledBack: 3,
+  rollbackUnverified: 4,
+  locked: 5,
+  interrupted: 130,
+} as const;
+
+/** What a deploy ended with. */
+export interface DeployResult {
+  readonly exitCode: number;
+  readonly record: DeploymentRecord;
+  readonly error?: unknown;
+}
+
+function detailOf(r: StepRecord): string | undefined {
+  if (r.error === undefined) return undefined;
+  return oneLine(r.error);
+}
+
+/** Verify the final state against ECS: every service on exactly the expected task definition. */
+async function servicesOn(ctx: DeployContext, which: "new" | "previous"): Promise<boolean> {
+  const outputs = ctx.facts.outputs;
+  if (!outputs || !ctx.facts.releases.length) return false;
+  for (const r of ctx.facts.releases) {
+    const want = which === "new" ? r.newTaskDefinition : r.previousTaskDefinition;
+    const state = await ctx.ports.ecs.describeService(outputs.clusterName, r.serviceName);
+    const primary = state?.deployments.find((d) => d.status === "PRIMARY");
+    // Exactly one deployment, COMPLETED, on the expected task definition: never a mix.
+    if (
+      !state ||
+      state.taskDefinition !== want ||
+      primary?.rolloutState !== "COMPLETED" ||
+      state.deployments.length !== 1
+    ) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** What the service runs now, as ECS says (for the record's `current`). */
+async function runningVersion(
+  ctx: DeployContext,
+  serviceName: string,
+  containerName: string,
+): Promise<{ tag: string; taskDefinitionArn: string } | null> {
+  const outputs = ctx.facts.outputs;
+  if (!outputs) return null;
+  try {
+    const state = await ctx.ports.ecs.describeService(outputs.clusterName, serviceName);
+    if (!state) return null;
+    const definition = await ctx.ports.ecs.describeTaskDefinition(state.taskDefinition);
+    return { tag: containerVersion(definition, containerName), taskDefinitionArn: state.taskDefinition };
+  } catch {
+    return null;
+  }
+}
+
+/** Run the deploy of `ctx.request` and finish it truthfully. */
+export async function runDeploy(
+  ctx: DeployContext,
+  deps: { ledger: Ledger; journal: Journal; signal: AbortSignal; leaseRenewMs?: number },
+): Promise<DeployResult> {
+  const started = Date.now();
+  const { request, reporter } = ctx;
+  const plan = planDeploy(ctx);
+  await deps.journal.append({
+    event: "begin",
+    data: { request, plan: plan.map((p) => ({ step: p.step.name, included: p.included })) },
+  });
+
+  // Keep the lock's lease alive while the deploy runs (a crashed holder's lease then expires).
+  const heartbeat = setInterval(() => {
+    const held = ctx.facts.lock;
+    if (!held) return;
+    ctx.lock.renew(held).then(
+      (renewed) => {
+        if (renewed) ctx.facts.lock = renewed;
+        else reporter.emit({ type: "warn", message: "the deploy lock was taken over by someone else" });
+      },
+      (err: unknown) => {
+        reporter.emit({ type: "warn", message: `could not renew the deploy lock: ${oneLine(err)}` });
+      },
+    );
+  }, deps.leaseRenewMs ?? 60_000);
+
+  let outcome: RunOutcome;
+  try {
+    outcome = await runSteps(
+      plan.filter((p) => p.included).map((p) => p.step),
+      ctx,
+      {
+        signal: deps.signal,
+        observer: {
+          onStepStart: (name) => {
+            reporter.emit({ type: "progress", message: `${name}…` });
+            void deps.journal.append({ event: "step-start", step: name });
+          },
+          onStepEnd: (r) => {
+            const detail = detailOf(r);
+            reporter.emit({
+              type: r.status === "succeeded" || r.status === "undone" ? "info" : "warn",
+              message: `${r.name} ${r.status} in ${(r.durationMs / 1000).toFixed(1)} s${detail ? `: ${detail}` : ""}`,
+            });
+            void deps.journal.append({
+              event: "step-end",
+              step: r.name,
+              status: r.status,
+              ...(detail ? { detail } : {}),
+            });
+          },
+        },
+      },
+    );
+  } finally {
+    clearInterval(heartbeat);
+  }
+
+  // Finish: the status comes from what ECS reports now, never from the plan's hopes.
+  const released = ctx.facts.releases.some((r) => r.deploymentId !== undefined);
+  let status: DeploymentRecord["status"];
+  let exitCode: number;
+  if (outcome.ok) {
+    const verified = await servicesOn(ctx, "new");
+    status = verified ? "succeeded" : "failed";
+    exitCode = verified ? DEPLOY_EXIT.succeeded : DEPLOY_EXIT.rollbackUnverified;
+    if (!verified)
+      reporter.emit({ type: "warn", message: "the gates passed but ECS no longer runs the release" });
+  } else if (deps.signal.aborted) {
+    status = "aborted";
+    exitCode = DEPLOY_EXIT.interrupted;
+  } else if (outcome.error instanceof LockHeldError) {
+    status = "failed";
+    exitCode = DEPLOY_EXIT.locked;
+  } else if (!released) {
+    status = "failed";
+    exitCode = DEPLOY_EXIT.failedUnchanged;
+  } else {
+    const restored = outcome.undone && (await servicesOn(ctx, "previous"));
+    status = restored ? "rolled_back" : "failed";
+    exitCode = restored ? DEPLOY_EXIT.rolledBack : DEPLOY_EXIT.rollbackUnverified;
+  }
+
+  if (ctx.facts.lock) {
+    await ctx.lock.release(ctx.facts.lock).catch((err: unknown) => {
+      reporter.emit({ type: "warn", message: `could not release the deploy lock: ${oneLine(err)}` });
+    });
+    delete ctx.facts.lock;
+  }
+
+  const first = ctx.facts.releases[0];
+  const current = first ? await runningVersion(ctx, first.serviceName, first.containerName) : null;
+  const record: DeploymentRecord = {
+    id: request.deploymentId,
+    env: request.env,
+    tag: request.tag,
+    imageDigest: ctx.facts.image?.digest ?? "",
+    status,
+    startedAt: request.startedAt,
+    durationMs: Date.now() - started,
+    actor: request.actor,
+    previous: first ? { tag: first.previousTag, taskDefinitionArn: first.previousTaskDefinition } : null,
+    current,
+    snapshotId: ctx.facts.snapshotId ?? null,
+    steps: outcome.steps.map((s) => ({
+      name: s.name,
+      status: s.status,
+      startedAt: s.startedAt,
+      durationMs: s.durationMs,
+      ...(detailOf(s) ? { detail: detailOf(s) } : {}),
+    })),
+  };
+  // A refused deploy (lock held) changed nothing and is not history.
+  if (exitCode !== DEPLOY_EXIT.locked) {
+    await deps.ledger.append(record).catch((err: unknown) => {
+      reporter.emit({ type: "warn", message: `could not append to the ledger: ${oneLine(err)}` });
+    });
+  }
+  await deps.journal.append({ event: "finish", status, data: { exitCode } });
+  return { exitCode, record, ...(outcome.ok ? {} : { error: outcome.error }) };
+}
+
+export { StepError };

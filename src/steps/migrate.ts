@@ -1,0 +1,112 @@
+/**
+ * migrate: the migration as a one-off ECS task of the migration family, revised to the release's
+ * image digest, with the command and deadline from config and the network from the stack outputs.
+ * Fails on a RunTask failure or any non-zero exit code, showing the stoppedReason and the task's
+ * last log lines; stops the task on timeout or interruption. Migrations are not undone
+ * (expand/contract): a later failure keeps the schema.
+ */
+import { nextRevision } from "../aws/ecs.ts";
+import type { TaskState } from "../aws/ports.ts";
+import { poll } from "../checks/poll.ts";
+import type { Step } from "../orchestrator/runner.ts";
+import { type DeployContext, imageOf, outputsOf, StepError } from "./context.ts";
+
+/** Whether this deploy runs a migration (a command configured, unless --skip-migrations). */
+export function migrationWanted(ctx: DeployContext): boolean {
+  return ctx.config.gantry.migration.command !== undefined && !ctx.request.skipMigrations;
+}
+
+async function logTail(
+  ctx: DeployContext,
+  definition: Record<string, unknown>,
+  container: string,
+  taskArn: string,
+) {
+  const c = (
+    definition.containerDefinitions as
+      { name?: string; logConfiguration?: { options?: Record<string, string> } }[] | undefined
+  )?.find((x) => x.name === container);
+  const options = c?.logConfiguration?.options;
+  const group = options?.["awslogs-group"];
+  if (!group) return [];
+  const prefix = options["awslogs-stream-prefix"];
+  const taskId = taskArn.split("/").at(-1) ?? "";
+  return ctx.ports.logs.tail(group, prefix ? `${prefix}/${container}/${taskId}` : taskId, 20).catch(() => []);
+}
+
+export const migrateStep: Step<DeployContext, void> = {
+  name: "migrate",
+  async run(ctx, signal) {
+    const { ports, reporter, request, timing } = ctx;
+    const outputs = outputsOf(ctx);
+    const image = imageOf(ctx);
+    const command = ctx.config.gantry.migration.command ?? [];
+    const { taskDefinitionFamily: family, containerName, subnets, securityGroups } = outputs.migration;
+    const current = await ports.ecs.describeTaskDefinition(family);
+    const revision = await ports.ecs.registerTaskDefinition(
+      nextRevision(current, containerName, image.imageUri, request.tag),
+    );
+    const taskArn = await ports.ecs.runTask({
+      cluster: outputs.clusterName,
+      taskDefinition: revision,
+      containerName,
+      command,
+      subnets,
+      securityGroups,
+      startedBy: `gantry/${request.deploymentId}`,
+    });
+    reporter.emit({
+      type: "info",
+      message: `migration task ${taskArn.split("/").at(-1) ?? taskArn}: ${command.join(" ")}`,
+    });
+    const timeoutMs = ctx.config.gantry.migration.timeoutSeconds * 1000;
+    const out = await poll<TaskState>(
+      async () => {
+        const t = await ports.ecs.describeTask(outputs.clusterName, taskArn, containerName);
+        return t?.lastStatus === "STOPPED"
+          ? { done: true, value: t }
+          : { done: false, progress: `migration ${t?.lastStatus ?? "PENDING"}` };
+      },
+      {
+        deadline: Date.now() + timeoutMs,
+        intervalMs: timing.pollIntervalMs,
+        signal,
+        onProgress: (message) => {
+          reporter.emit({ type: "progress", message });
+        },
+      },
+    );
+    if (out.status !== "done") {
+      const reason = out.status === "aborted" ? "gantry: deploy interrupted" : "gantry: migration timed out";
+      await ports.ecs.stopTask(outputs.clusterName, taskArn, reason);
+      throw new StepError(
+        out.status === "aborted"
+          ? "migration interrupted: its task was stopped"
+          : `migration did not finish within ${String(ctx.config.gantry.migration.timeoutSeconds)} s: its task was stopped`,
+        {
+          code: out.status === "aborted" ? "ABORTED" : "MIGRATION_TIMEOUT",
+          hint: "raise gantry:migration.timeoutSeconds, or make the migration faster; nothing was released",
+        },
+      );
+    }
+    const task = out.value;
+    if (task.exitCode !== 0) {
+      const lines = await logTail(
+        ctx,
+        await ports.ecs.describeTaskDefinition(revision),
+        containerName,
+        taskArn,
+      );
+      for (const line of lines) reporter.emit({ type: "info", message: `  migration log: ${line}` });
+      throw new StepError(
+        `migration failed: exit code ${task.exitCode === undefined ? "none" : String(task.exitCode)} (${task.stoppedReason ?? task.stopCode ?? "stopped"})${lines.length ? `; last log line: ${lines.at(-1) ?? ""}` : ""}`,
+        {
+          code: "MIGRATION_FAILED",
+          source: "user",
+          hint: "fix the migration and deploy again; nothing was released",
+        },
+      );
+    }
+    reporter.emit({ type: "info", message: "migration exited 0" });
+  },
+};

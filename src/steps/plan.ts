@@ -1,0 +1,58 @@
+/**
+ * Plans are data (house style 5): the ordered steps of a deploy for a given config and request.
+ * `--dry-run` prints them.
+ */
+import type { Step } from "../orchestrator/runner.ts";
+import type { DeployContext } from "./context.ts";
+import { gatesStep } from "./gates.ts";
+import { migrateStep, migrationWanted } from "./migrate.ts";
+import { preflight } from "./preflight.ts";
+import { releaseStep } from "./release.ts";
+import { snapshotStep, snapshotWanted } from "./snapshot.ts";
+import { stackStep } from "./stack.ts";
+
+/** A planned step and why it is in (or out of) the plan. */
+export interface PlannedStep {
+  readonly step: Step<DeployContext, void>;
+  readonly included: boolean;
+  readonly why: string;
+}
+
+/** The deploy plan: preflight → stack → snapshot → migrate → release → gates (undo: rollback). */
+export function planDeploy(ctx: Pick<DeployContext, "config" | "request">): PlannedStep[] {
+  const c = ctx as DeployContext;
+  const snapshot = snapshotWanted(c);
+  const migrate = migrationWanted(c);
+  return [
+    { step: preflight, included: true, why: "image → digest, no deployment in progress, lock" },
+    { step: stackStep, included: true, why: "pulumi up of the environment's stack" },
+    {
+      step: snapshotStep,
+      included: snapshot,
+      why: snapshot
+        ? `RDS snapshot, keep ${String(ctx.config.gantry.snapshot.retention)}`
+        : ctx.request.skipSnapshot
+          ? "skipped (--skip-snapshot)"
+          : "off (gantry:snapshot.enabled false)",
+    },
+    {
+      step: migrateStep,
+      included: migrate,
+      why: migrate
+        ? `one-off task: ${(ctx.config.gantry.migration.command ?? []).join(" ")}`
+        : ctx.request.skipMigrations
+          ? "skipped (--skip-migrations)"
+          : "off (no gantry:migration.command)",
+    },
+    {
+      step: releaseStep,
+      included: true,
+      why: "new task definition revision with the digest, UpdateService; undo = verified rollback",
+    },
+    {
+      step: gatesStep,
+      included: true,
+      why: `rollout COMPLETED, targets, health + version, alarms; bake ${String(ctx.config.gantry.bakeSeconds)} s`,
+    },
+  ];
+}

@@ -1,0 +1,96 @@
+/**
+ * preflight: everything that can be checked before anything changes — the image tag resolves to
+ * a digest in ECR, no ECS deployment is already in progress, no alarm is already firing (reported,
+ * not ignored), and the environment's deploy lock is ours. Its undo releases the lock.
+ */
+import type { Step } from "../orchestrator/runner.ts";
+import { type DeployContext, StepError } from "./context.ts";
+
+/** Refusal because another deploy holds the lock (exit code 5). */
+export class LockHeldError extends StepError {}
+
+export const preflight: Step<DeployContext, void> = {
+  name: "preflight",
+  async run(ctx) {
+    const { request, reporter } = ctx;
+    // The lock first, so a second deploy is refused at once.
+    const acquired = await ctx.lock.acquire({
+      deploymentId: request.deploymentId,
+      env: request.env,
+      actor: request.actor,
+      host: request.host,
+      pid: request.pid,
+      startedAt: request.startedAt,
+    });
+    if (!acquired.acquired) {
+      const h = acquired.holder;
+      throw new LockHeldError(
+        `${request.env} is locked by deployment ${h.deploymentId} of ${h.actor} on ${h.host} (pid ${String(h.pid)}) since ${h.startedAt}`,
+        {
+          code: "LOCKED",
+          source: "user",
+          hint: `wait for it, or if it is gone: gantry unlock --env ${request.env}`,
+        },
+      );
+    }
+    if (acquired.tookOverFrom) {
+      reporter.emit({
+        type: "warn",
+        message: `took over the lock of deployment ${acquired.tookOverFrom.deploymentId}: ${acquired.why ?? ""}`,
+      });
+    }
+    ctx.facts.lock = acquired.lock;
+    try {
+      await checks(ctx);
+    } catch (err) {
+      await ctx.lock.release(acquired.lock);
+      delete ctx.facts.lock;
+      throw err;
+    }
+  },
+  async undo(ctx) {
+    if (ctx.facts.lock) await ctx.lock.release(ctx.facts.lock);
+    delete ctx.facts.lock;
+  },
+};
+
+async function checks(ctx: DeployContext): Promise<void> {
+  const { request, config, ports, reporter } = ctx;
+  const repository = config.stack.repositoryName;
+  const image = await ports.ecr.resolveTag(repository, request.tag);
+  if (!image) {
+    throw new StepError(`image ${repository}:${request.tag} is not in ECR`, {
+      code: "IMAGE_NOT_FOUND",
+      source: "user",
+      hint: `push it first (or for the sandbox: gantry sandbox image ${request.tag})`,
+    });
+  }
+  ctx.facts.image = image;
+  reporter.emit({ type: "info", message: `${repository}:${request.tag} → ${image.digest}` });
+
+  // An existing stack tells which services to check; a first deploy has none yet.
+  const outputs = await ctx.stack.outputs().catch(() => undefined);
+  if (outputs) {
+    for (const svc of outputs.services) {
+      const state = await ports.ecs.describeService(outputs.clusterName, svc.serviceName);
+      const busy = state?.deployments.find((d) => d.rolloutState === "IN_PROGRESS");
+      if (busy) {
+        throw new StepError(`service ${svc.serviceName} already has a deployment in progress (${busy.id})`, {
+          code: "DEPLOYMENT_IN_PROGRESS",
+          source: "user",
+          hint: `wait for it (gantry status --env ${request.env}) and deploy again`,
+        });
+      }
+    }
+    const alarms = await ports.alarms.states([...outputs.alarmNames, ...config.gantry.alarms]);
+    for (const a of alarms.alarms.filter((x) => x.state === "ALARM")) {
+      ctx.facts.baselineAlarms.add(a.name);
+      reporter.emit({
+        type: "warn",
+        message: `alarm ${a.name} is already in ALARM before the deploy: ${a.reason}`,
+      });
+    }
+    for (const name of alarms.missing)
+      reporter.emit({ type: "warn", message: `alarm ${name} does not exist` });
+  }
+}

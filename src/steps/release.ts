@@ -1,0 +1,129 @@
+/**
+ * release: for each service (bounded parallelism) record the task definition and tag it runs,
+ * register the next revision of its family (the latest revision, with the image set to the
+ * release's digest and APP_VERSION to the tag), and UpdateService.
+ * Its undo is the verified rollback: UpdateService back to the recorded task definition (unless
+ * ECS already rolled back by itself), wait until that deployment COMPLETES, and re-run the gates
+ * on it with the previous version.
+ */
+import { containerVersion, nextRevision } from "../aws/ecs.ts";
+import type { Step } from "../orchestrator/runner.ts";
+import type { ServiceOutputs } from "../stacks/outputs.ts";
+import { type DeployContext, imageOf, outputsOf, type ServiceRelease, StepError } from "./context.ts";
+import { watch, type Watched } from "./watch.ts";
+
+/** How many services are released at once. */
+const PARALLEL = 4;
+
+async function inBatches<T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> {
+  for (let i = 0; i < items.length; i += PARALLEL) await Promise.all(items.slice(i, i + PARALLEL).map(fn));
+}
+
+async function releaseOne(ctx: DeployContext, svc: ServiceOutputs): Promise<void> {
+  const { ports, request, reporter } = ctx;
+  const outputs = outputsOf(ctx);
+  const state = await ports.ecs.describeService(outputs.clusterName, svc.serviceName);
+  if (!state) {
+    throw new StepError(`service ${svc.serviceName} does not exist in ${outputs.clusterName}`, {
+      code: "SERVICE_NOT_FOUND",
+      hint: `gantry stack up --env ${request.env}`,
+    });
+  }
+  const current = await ports.ecs.describeTaskDefinition(state.taskDefinition);
+  const release: ServiceRelease = {
+    name: svc.name,
+    serviceName: svc.serviceName,
+    containerName: svc.containerName,
+    previousTaskDefinition: state.taskDefinition,
+    previousTag: containerVersion(current, svc.containerName),
+    desiredCount: state.desiredCount,
+  };
+  ctx.facts.releases.push(release);
+  // Built from the family's latest revision, so what the stack step just changed (cpu, memory,
+  // secrets: the service ignores taskDefinition) ships with the new image.
+  const latest = await ports.ecs.describeTaskDefinition(svc.taskDefinitionFamily);
+  release.newTaskDefinition = await ports.ecs.registerTaskDefinition(
+    nextRevision(latest, svc.containerName, imageOf(ctx).imageUri, request.tag),
+  );
+  release.deploymentId = await ports.ecs.updateService(
+    outputs.clusterName,
+    svc.serviceName,
+    release.newTaskDefinition,
+  );
+  reporter.emit({
+    type: "info",
+    message: `${svc.serviceName}: ${release.previousTag} → ${request.tag} (${release.newTaskDefinition.split("/").at(-1) ?? ""}, deployment ${release.deploymentId})`,
+  });
+}
+
+/** Put one service back on its recorded task definition; returns the deployment to watch. */
+async function revertOne(ctx: DeployContext, release: ServiceRelease): Promise<Watched | undefined> {
+  const { ports, reporter } = ctx;
+  const outputs = outputsOf(ctx);
+  const svc = outputs.services.find((s) => s.serviceName === release.serviceName);
+  if (!svc || !release.newTaskDefinition) return undefined; // never released: nothing to revert
+  const state = await ports.ecs.describeService(outputs.clusterName, release.serviceName);
+  const primary = state?.deployments.find((d) => d.status === "PRIMARY");
+  let deploymentId: string;
+  if (state?.taskDefinition === release.previousTaskDefinition && primary) {
+    // ECS's circuit breaker already rolled back: verify its rollback instead of starting another.
+    deploymentId = primary.id;
+    reporter.emit({
+      type: "info",
+      message: `${release.serviceName}: ECS is already rolling back (deployment ${deploymentId})`,
+    });
+  } else {
+    deploymentId = await ports.ecs.updateService(
+      outputs.clusterName,
+      release.serviceName,
+      release.previousTaskDefinition,
+    );
+    reporter.emit({
+      type: "info",
+      message: `${release.serviceName}: rolling back to ${release.previousTag} (${release.previousTaskDefinition.split("/").at(-1) ?? ""}, deployment ${deploymentId})`,
+    });
+  }
+  return { service: svc, deploymentId, version: release.previousTag, desiredCount: release.desiredCount };
+}
+
+export const releaseStep: Step<DeployContext, void> = {
+  name: "release",
+  async run(ctx) {
+    await inBatches(outputsOf(ctx).services, (svc) => releaseOne(ctx, svc));
+  },
+  async undo(ctx, _output, signal) {
+    const watched: Watched[] = [];
+    for (const release of ctx.facts.releases) {
+      const w = await revertOne(ctx, release);
+      if (w) watched.push(w);
+    }
+    if (!watched.length) return;
+    const outputs = outputsOf(ctx);
+    const done = await watch(
+      ctx,
+      outputs,
+      watched,
+      {
+        name: "rollback",
+        untilPass: true,
+        durationMs: ctx.timing.rolloutTimeoutMs,
+        health: true,
+        alarmsFatal: false,
+      },
+      signal,
+    );
+    if (!done.ok) {
+      throw new StepError(
+        `rollback not verified: ${done.verdict.detail}${done.timedOut ? " (deadline reached)" : ""}`,
+        {
+          code: "ROLLBACK_UNVERIFIED",
+          hint: `a human is needed: gantry status --env ${ctx.request.env}`,
+        },
+      );
+    }
+    ctx.reporter.emit({
+      type: "info",
+      message: `rollback verified: ${watched.map((w) => `${w.service.serviceName}=${w.version}`).join(", ")} (${done.detail})`,
+    });
+  },
+};

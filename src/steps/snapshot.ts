@@ -1,0 +1,89 @@
+/**
+ * snapshot: a manual RDS snapshot named from the deployment id (so a rerun finds it instead of
+ * taking another), tagged with env/tag/deployment, awaited until available within a deadline;
+ * then the environment's pre-deploy snapshots beyond the configured retention are deleted.
+ */
+import { poll } from "../checks/poll.ts";
+import type { SnapshotState } from "../aws/ports.ts";
+import type { Step } from "../orchestrator/runner.ts";
+import { type DeployContext, outputsOf, StepError } from "./context.ts";
+
+/** Tag that marks gantry's pre-deploy snapshots (only these are ever pruned). */
+export const PRE_DEPLOY_TAG = "gantry:pre-deploy";
+
+/** The snapshot id of a deployment: RDS allows letters, digits and hyphens, starting with a letter. */
+export function snapshotId(env: string, deploymentId: string): string {
+  return `gantry-${env}-${deploymentId}`
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, "-")
+    .replace(/-+/g, "-")
+    .slice(0, 255);
+}
+
+/** Whether this deploy takes a snapshot (config, unless --skip-snapshot). */
+export function snapshotWanted(ctx: DeployContext): boolean {
+  return ctx.config.gantry.snapshot.enabled && !ctx.request.skipSnapshot;
+}
+
+export const snapshotStep: Step<DeployContext, void> = {
+  name: "snapshot",
+  async run(ctx, signal) {
+    const { request, ports, reporter, timing } = ctx;
+    const instance = outputsOf(ctx).database.instanceId;
+    const id = snapshotId(request.env, request.deploymentId);
+    await ports.rds.createSnapshot(instance, id, {
+      [PRE_DEPLOY_TAG]: "true",
+      "gantry:env": request.env,
+      "gantry:tag": request.tag,
+      "gantry:deployment": request.deploymentId,
+    });
+    const out = await poll<SnapshotState>(
+      async () => {
+        const s = await ports.rds.describeSnapshot(id);
+        if (s?.status === "available") return { done: true, value: s };
+        if (s && ["failed", "error", "incompatible-restore"].includes(s.status)) {
+          throw new StepError(`snapshot ${id} is ${s.status}`, {
+            code: "SNAPSHOT_FAILED",
+            hint: "see the RDS console",
+          });
+        }
+        return {
+          done: false,
+          progress: `snapshot ${id} ${s?.status ?? "?"} ${String(s?.percentProgress ?? 0)}%`,
+        };
+      },
+      {
+        deadline: Date.now() + timing.snapshotTimeoutMs,
+        intervalMs: timing.pollIntervalMs,
+        signal,
+        onProgress: (message) => {
+          reporter.emit({ type: "progress", message });
+        },
+      },
+    );
+    if (out.status !== "done") {
+      throw new StepError(
+        `snapshot ${id} not available after ${String(Math.round(out.elapsedMs / 1000))} s (${out.status})`,
+        {
+          code: out.status === "aborted" ? "ABORTED" : "SNAPSHOT_TIMEOUT",
+          hint: `nothing was released; check it with: aws rds describe-db-snapshots --db-snapshot-identifier ${id}`,
+        },
+      );
+    }
+    ctx.facts.snapshotId = id;
+    ctx.facts.notes.push(
+      `pre-deploy snapshot ${id}; restore with: aws rds restore-db-instance-from-db-snapshot --db-snapshot-identifier ${id} --db-instance-identifier ${instance}-restored`,
+    );
+    const retention = ctx.config.gantry.snapshot.retention;
+    const ours = (await ports.rds.listSnapshots(instance)).filter(
+      (s) => s.tags[PRE_DEPLOY_TAG] === "true" && s.tags["gantry:env"] === request.env,
+    );
+    for (const old of ours.slice(retention)) {
+      await ports.rds.deleteSnapshot(old.id);
+      reporter.emit({
+        type: "info",
+        message: `pruned pre-deploy snapshot ${old.id} (retention ${String(retention)})`,
+      });
+    }
+  },
+};

@@ -1,0 +1,20 @@
+/** stack: create or update the environment's Pulumi stack and read its EnvironmentOutputs. */
+import type { Step } from "../orchestrator/runner.ts";
+import type { DeployContext } from "./context.ts";
+
+export const stackStep: Step<DeployContext, void> = {
+  name: "stack",
+  async run(ctx, signal) {
+    const res = await ctx.stack.up((text) => {
+      for (const line of text.split("\n")) if (line.trim()) ctx.reporter.emit({ type: "engine", line });
+    }, signal);
+    ctx.facts.outputs = res.outputs;
+    const changed = Object.entries(res.changeSummary)
+      .filter(([op]) => op !== "same")
+      .map(([op, n]) => `${String(n)} ${op}`);
+    ctx.reporter.emit({
+      type: "info",
+      message: `stack ${ctx.stack.name}: ${changed.join(", ") || "no changes"}`,
+    });
+  },
+};

@@ -1,0 +1,132 @@
+/**
+ * Watching released services: one poll loop over every service, combining the gates of
+ * src/checks (rollout of *this* deployment, its targets, the health URL and version, alarms).
+ * Used by the gates step and, with the previous version, by the verified rollback.
+ */
+import {
+  combine,
+  evaluateAlarms,
+  evaluateHealth,
+  evaluateRollout,
+  evaluateTargets,
+  type Verdict,
+} from "../checks/gates.ts";
+import { poll } from "../checks/poll.ts";
+import type { EnvironmentOutputs, ServiceOutputs } from "../stacks/outputs.ts";
+import type { DeployContext } from "./context.ts";
+
+/** One service to watch: its deployment and the version it must serve. */
+export interface Watched {
+  readonly service: ServiceOutputs;
+  readonly deploymentId: string;
+  readonly version: string;
+  readonly desiredCount: number;
+}
+
+/** Which gates apply in a phase. */
+export interface WatchPhase {
+  /** "until the rollout completes" or "bake". */
+  readonly name: string;
+  /** true: wait until everything passes; false: watch for `durationMs` and fail on any failure. */
+  readonly untilPass: boolean;
+  readonly durationMs: number;
+  readonly health: boolean;
+  /**
+   * true: an alarm in ALARM fails at once (the release's gates). false: it must clear before the
+   * deadline (a rollback: alarms the bad release set off take a moment to return to OK).
+   */
+  readonly alarmsFatal: boolean;
+}
+
+/** The result of watching. */
+export type WatchResult =
+  | { readonly ok: true; readonly detail: string }
+  | {
+      readonly ok: false;
+      readonly verdict: Verdict & { state: "fail" | "wait" };
+      readonly timedOut: boolean;
+      readonly aborted: boolean;
+    };
+
+async function observe(
+  ctx: DeployContext,
+  outputs: EnvironmentOutputs,
+  watched: readonly Watched[],
+  health: boolean,
+  alarmsFatal: boolean,
+): Promise<Verdict> {
+  const { ports, config } = ctx;
+  const verdicts: Verdict[] = [];
+  for (const w of watched) {
+    const service = await ports.ecs.describeService(outputs.clusterName, w.service.serviceName);
+    const rollout = evaluateRollout(service, w.deploymentId);
+    verdicts.push(rollout);
+    if (rollout.state === "fail") break;
+    const ips = await ports.ecs.deploymentTaskIps(outputs.clusterName, w.deploymentId);
+    for (const tg of w.service.targetGroupArns) {
+      verdicts.push(evaluateTargets(await ports.elb.targetHealth(tg), ips, w.desiredCount));
+    }
+    if (health && rollout.state === "pass") {
+      verdicts.push(
+        evaluateHealth(
+          await ports.http.get(w.service.healthUrl, ctx.timing.httpTimeoutMs),
+          w.version,
+          config.gantry.health.versionField,
+        ),
+      );
+    }
+  }
+  const alarmNames = [...outputs.alarmNames, ...config.gantry.alarms];
+  if (alarmNames.length) {
+    const v = evaluateAlarms((await ports.alarms.states(alarmNames)).alarms, ctx.facts.baselineAlarms);
+    verdicts.push(
+      v.state === "fail" && !alarmsFatal ? { state: "wait", detail: `waiting for ${v.detail} to clear` } : v,
+    );
+  }
+  return combine(verdicts);
+}
+
+/**
+ * Watch until every gate passes (untilPass), or for a bake window during which any failure fails.
+ * The deadline is `durationMs`; polling at the context's interval (≤ 2 s).
+ */
+export async function watch(
+  ctx: DeployContext,
+  outputs: EnvironmentOutputs,
+  watched: readonly Watched[],
+  phase: WatchPhase,
+  signal: AbortSignal,
+): Promise<WatchResult> {
+  let last = { state: "wait", detail: "not observed yet" } as Verdict;
+  const out = await poll<Verdict>(
+    async () => {
+      last = await observe(ctx, outputs, watched, phase.health || !phase.untilPass, phase.alarmsFatal);
+      if (last.state === "fail") return { done: true, value: last };
+      if (phase.untilPass && last.state === "pass") return { done: true, value: last };
+      return { done: false, progress: `${phase.name}: ${last.detail}` };
+    },
+    {
+      deadline: Date.now() + phase.durationMs,
+      intervalMs: ctx.timing.pollIntervalMs,
+      signal,
+      onProgress: (message) => {
+        ctx.reporter.emit({ type: "progress", message });
+      },
+    },
+  );
+  if (out.status === "done") {
+    return out.value.state === "fail"
+      ? { ok: false, verdict: out.value, timedOut: false, aborted: false }
+      : { ok: true, detail: out.value.detail };
+  }
+  if (out.status === "aborted")
+    return { ok: false, verdict: { state: "wait", detail: last.detail }, timedOut: false, aborted: true };
+  // Deadline: for a bake window that is success if the last look passed; for untilPass it is a timeout.
+  if (!phase.untilPass && last.state !== "fail") return { ok: true, detail: last.detail };
+  return {
+    ok: false,
+    verdict: last.state === "pass" ? { state: "wait", detail: last.detail } : last,
+    timedOut: true,
+    aborted: false,
+  };
+}

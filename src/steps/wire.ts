@@ -1,0 +1,89 @@
+/**
+ * Wiring of one environment for the pipeline and the operate commands: its config and stack
+ * (src/steps/environment.ts), SDK clients built once (the sandbox's endpoint for --env sandbox,
+ * the default credential chain otherwise), the adapters, and the shared store of lock and ledger.
+ */
+import { CreateBucketCommand, HeadBucketCommand } from "@aws-sdk/client-s3";
+import { createAwsClients, type AwsClients } from "../aws/clients.ts";
+import { AlarmAdapter } from "../aws/cloudwatch.ts";
+import { EcrAdapter } from "../aws/ecr.ts";
+import { EcsAdapter } from "../aws/ecs.ts";
+import { ElbAdapter } from "../aws/elb.ts";
+import { classifyAwsError } from "../aws/errors.ts";
+import { FetchHttp } from "../aws/http.ts";
+import { LogsAdapter } from "../aws/logs.ts";
+import type { StorePort } from "../aws/ports.ts";
+import { RdsAdapter } from "../aws/rds.ts";
+import { S3Store } from "../aws/store.ts";
+import { loadEnvironmentConfig } from "../config/load.ts";
+import type { EnvironmentPaths } from "../config/runtime.ts";
+import type { EnvironmentName } from "../config/schema.ts";
+import { ConfigError } from "../errors.ts";
+import type { Reporter } from "../reporting/reporter.ts";
+import type { DeployPorts } from "./context.ts";
+import { openEnvironment, type OpenedEnvironment } from "./environment.ts";
+
+/** The sandbox's state bucket (created on first use; real environments use the bootstrap stack's). */
+export const SANDBOX_STATE_BUCKET = "gantry-sandbox-state";
+
+/** An environment ready for the pipeline. */
+export interface WiredEnvironment extends OpenedEnvironment {
+  readonly clients: AwsClients;
+  readonly ports: DeployPorts;
+  readonly store: StorePort;
+}
+
+/** Open `env` and wire its ports and store. Call `clients.destroy()` when done. */
+export async function wireEnvironment(
+  env: EnvironmentName,
+  paths: EnvironmentPaths,
+  reporter: Reporter,
+): Promise<WiredEnvironment> {
+  if (env !== "sandbox") {
+    // Fail fast, before the engine starts, when there are no AWS credentials at all.
+    const config = await loadEnvironmentConfig(paths.projectDir, env);
+    const probe = createAwsClients({ region: config.region });
+    try {
+      await probe.ecs.config.credentials();
+    } catch (err) {
+      throw classifyAwsError(err, `deploy to ${env} (${config.region})`);
+    } finally {
+      probe.destroy();
+    }
+  }
+  const opened = await openEnvironment(env, paths, reporter);
+  const clients = createAwsClients({
+    region: opened.config.region,
+    ...(opened.sandbox ? { endpoint: opened.sandbox.endpoint } : {}),
+  });
+  const ports: DeployPorts = {
+    ecs: new EcsAdapter(clients.ecs),
+    ecr: new EcrAdapter(clients.ecr),
+    rds: new RdsAdapter(clients.rds),
+    elb: new ElbAdapter(clients.elb),
+    alarms: new AlarmAdapter(clients.cloudwatch),
+    http: new FetchHttp(),
+    logs: new LogsAdapter(clients.logs),
+  };
+  const configured = opened.config.stack.stateBucket;
+  let store: StorePort;
+  if (configured) {
+    store = new S3Store(clients.s3, configured.name, configured.prefix);
+  } else if (opened.sandbox) {
+    try {
+      await clients.s3
+        .send(new HeadBucketCommand({ Bucket: SANDBOX_STATE_BUCKET }))
+        .catch(() => clients.s3.send(new CreateBucketCommand({ Bucket: SANDBOX_STATE_BUCKET })));
+    } catch (err) {
+      throw classifyAwsError(err, `create the sandbox state bucket ${SANDBOX_STATE_BUCKET}`);
+    }
+    store = new S3Store(clients.s3, SANDBOX_STATE_BUCKET, "gantry");
+  } else {
+    clients.destroy();
+    throw new ConfigError(`${opened.config.file}: platform:stateBucket.name: required for ${env}`, {
+      code: "STATE_BUCKET_MISSING",
+      hint: "create the state bucket with the bootstrap stack (README: AWS environments) and name it here",
+    });
+  }
+  return { ...opened, clients, ports, store };
+}

@@ -1,0 +1,231 @@
+/**
+ * `gantry deploy` end to end on the sandbox, through the real CLI: for each scenario the exit
+ * code, the final record (--json), the ledger, and the sandbox's ground truth — every service on
+ * exactly one task definition (old or new, never a mix), serving the expected version, lock free.
+ */
+import { spawn } from "node:child_process";
+import { copyFile, mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createAwsClients, type AwsClients } from "../../src/aws/clients.ts";
+import { containerVersion, EcsAdapter } from "../../src/aws/ecs.ts";
+import { S3Store } from "../../src/aws/store.ts";
+import { DeployLock } from "../../src/orchestrator/lock.ts";
+import type { DeploymentRecord } from "../../src/orchestrator/ledger.ts";
+import { SandboxControl } from "../../src/sandbox/control.ts";
+import { projectRoot } from "../../src/tools/paths.ts";
+import { SANDBOX_STATE_BUCKET } from "../../src/steps/wire.ts";
+
+const endpoint = inject("sandboxEndpoint");
+let stateDir: string;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+function gantry(...args: string[]): Promise<Run> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(projectRoot, "bin", "gantry.js"), ...args], {
+      env: { ...process.env, GANTRY_SANDBOX_DIR: stateDir, USER: "scenario" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("close", (code) => {
+      resolve({ code, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+async function deploy(tag: string, ...extra: string[]): Promise<Run & { record: DeploymentRecord }> {
+  const run = await gantry("deploy", "--env", "sandbox", "--tag", tag, "--json", ...extra);
+  const line = run.stdout.trim().split("\n").at(-1) ?? "{}";
+  return { ...run, record: JSON.parse(line) as DeploymentRecord };
+}
+
+describe("gantry deploy on the sandbox", () => {
+  let aws: AwsClients;
+  let ecs: EcsAdapter;
+  const control = new SandboxControl(endpoint);
+  const tags = ["s1", "s2", "s-health", "s-rollout", "s-version", "s-alarm", "s-migration", "s-ok"].map(
+    (t) => `${t}-${Math.random().toString(36).slice(2, 6)}`,
+  );
+  const [v1, v2, vHealth, vRollout, vVersion, vAlarm, vMigration, vOk] = tags as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
+
+  /** Ground truth: each service on one COMPLETED deployment of `tag`, its health URL serving it. */
+  async function expectServing(tag: string): Promise<void> {
+    for (const name of ["api", "web"]) {
+      const s = await ecs.describeService("gantry-sandbox", name);
+      expect(s?.deployments.map((d) => [d.status, d.rolloutState])).toEqual([["PRIMARY", "COMPLETED"]]);
+      const td = await ecs.describeTaskDefinition(s!.taskDefinition);
+      expect(containerVersion(td, name)).toBe(tag);
+    }
+  }
+
+  async function expectUnlocked(): Promise<void> {
+    const store = new S3Store(aws.s3, SANDBOX_STATE_BUCKET, "gantry");
+    const lock = new DeployLock(store, "sandbox", {
+      now: () => Date.now(),
+      host: os.hostname(),
+      isAlive: () => true,
+    });
+    expect(await lock.holder()).toBeUndefined();
+  }
+
+  beforeAll(async () => {
+    // Our own Pulumi state and workspace, sharing the suite's sandbox process through its record.
+    stateDir = await mkdtemp(path.join(os.tmpdir(), "gantry-scenarios-"));
+    await copyFile(path.join(inject("sandboxDir"), "sandbox.json"), path.join(stateDir, "sandbox.json"));
+    aws = createAwsClients({ region: "us-east-1", endpoint });
+    ecs = new EcsAdapter(aws.ecs);
+    await control.setSpeeds({ rolloutSeconds: 2, snapshotSeconds: 1, taskSeconds: 1 });
+    await control.publishImages("app", tags);
+    await control.addFault({ tag: vHealth, kind: "health" });
+    await control.addFault({ tag: vRollout, kind: "rollout" });
+    await control.addFault({ tag: vVersion, kind: "wrong-version" });
+    await control.addFault({ tag: vAlarm, kind: "alarm" });
+    await control.addFault({ tag: vMigration, kind: "migration" });
+  });
+  afterAll(async () => {
+    // The suite shares one sandbox: leave no services behind for the next file.
+    const destroyed = await gantry("stack", "destroy", "--env", "sandbox");
+    aws.destroy();
+    await rm(stateDir, { recursive: true, force: true });
+    expect(destroyed.code, destroyed.stderr).toBe(0);
+  }, 120_000);
+
+  it("GIVEN a published tag WHEN deployed THEN exit 0, succeeded, ECS runs its digest, lock free, ledger has it", async () => {
+    const first = await deploy(v1);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.record).toMatchObject({ status: "succeeded", tag: v1, env: "sandbox", actor: "scenario" });
+    expect(first.record.imageDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(first.record.steps.map((s) => [s.name, s.status])).toEqual([
+      ["preflight", "succeeded"],
+      ["stack", "succeeded"],
+      ["snapshot", "succeeded"],
+      ["migrate", "succeeded"],
+      ["release", "succeeded"],
+      ["gates", "succeeded"],
+    ]);
+    expect(first.record.snapshotId).toMatch(/^gantry-sandbox-/);
+    await expectServing(v1);
+    const second = await deploy(v2, "--skip-snapshot");
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.record.previous?.tag).toBe(v1);
+    expect(second.record.current?.tag).toBe(v2);
+    expect(second.record.snapshotId).toBeNull();
+    await expectServing(v2);
+    await expectUnlocked();
+    const history = await gantry("history", "--env", "sandbox", "--json");
+    const records = JSON.parse(history.stdout) as DeploymentRecord[];
+    expect(records.slice(0, 2).map((r) => [r.tag, r.status])).toEqual([
+      [v2, "succeeded"],
+      [v1, "succeeded"],
+    ]);
+  });
+
+  it.each([
+    ["health 500", () => vHealth, /new targets unhealthy|answered HTTP 500/],
+    ["a rollout FAILED by ECS", () => vRollout, /circuit breaker|rolled it back|no longer PRIMARY/],
+    ["the wrong version served", () => vVersion, /serves version=/],
+    ["an alarm during the bake", () => vAlarm, /in ALARM/],
+  ])(
+    "GIVEN %s WHEN deployed THEN exit 3, rolled back to the previous version, verified, lock free",
+    async (_what, tag, reason) => {
+      const run = await deploy(tag(), "--skip-snapshot", "--skip-migrations");
+      expect(run.code, run.stderr).toBe(3);
+      expect(run.record.status).toBe("rolled_back");
+      expect(run.record.steps.find((s) => s.name === "gates")?.detail).toMatch(reason);
+      expect(run.record.steps.filter((s) => s.name === "release").map((s) => s.status)).toEqual([
+        "succeeded",
+        "undone",
+      ]);
+      expect(run.record.current?.tag).toBe(v2);
+      await expectServing(v2);
+      await expectUnlocked();
+    },
+  );
+
+  it("GIVEN a migration that exits 1 WHEN deployed THEN exit 1, nothing released, the error names the exit code", async () => {
+    const run = await deploy(vMigration, "--skip-snapshot");
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.record.status).toBe("failed");
+    expect(run.record.steps.map((s) => s.name)).not.toContain("release");
+    expect(run.stderr).toMatch(/migration failed: exit code 1/);
+    await expectServing(v2);
+    await expectUnlocked();
+  });
+
+  it("GIVEN a tag that is not in ECR WHEN deployed THEN exit 1 in preflight with a hint, nothing changed", async () => {
+    const run = await deploy("never-pushed", "--skip-snapshot");
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/image app:never-pushed is not in ECR\n {2}hint: /);
+    expect(run.record.steps.map((s) => [s.name, s.status])).toEqual([["preflight", "failed"]]);
+    await expectServing(v2);
+  });
+
+  it("GIVEN another deploy holds the lock WHEN deployed THEN exit 5 at once naming the holder, nothing changed", async () => {
+    const store = new S3Store(aws.s3, SANDBOX_STATE_BUCKET, "gantry");
+    const lock = new DeployLock(store, "sandbox", {
+      now: () => Date.now(),
+      host: os.hostname(),
+      isAlive: () => true,
+    });
+    const held = await lock.acquire({
+      deploymentId: "held-by-test",
+      env: "sandbox",
+      actor: "someone-else",
+      host: os.hostname(),
+      pid: process.pid, // alive: this test process
+      startedAt: new Date().toISOString(),
+    });
+    expect(held.acquired).toBe(true);
+    try {
+      const run = await deploy(vOk, "--skip-snapshot");
+      expect(run.code).toBe(5);
+      expect(run.stderr).toMatch(/sandbox is locked by deployment held-by-test of someone-else/);
+      await expectServing(v2);
+    } finally {
+      if (held.acquired) await lock.release(held.lock);
+    }
+  });
+
+  it("GIVEN --dry-run WHEN run THEN the plan, stack diff and task definition diff are printed and nothing changes", async () => {
+    const before = (await gantry("history", "--env", "sandbox", "--json")).stdout;
+    const run = await gantry("deploy", "--env", "sandbox", "--tag", vOk, "--dry-run", "--json");
+    expect(run.code, run.stderr).toBe(0);
+    const out = JSON.parse(run.stdout) as {
+      plan: { step: string; included: boolean }[];
+      taskDefinitions: { service: string; from: string; to: string }[];
+    };
+    expect(out.plan.map((p) => p.step)).toEqual([
+      "preflight",
+      "stack",
+      "snapshot",
+      "migrate",
+      "release",
+      "gates",
+    ]);
+    expect(out.taskDefinitions.map((t) => t.service)).toEqual(["api", "web"]);
+    expect(out.taskDefinitions[0]!.from).toContain(v2);
+    expect(out.taskDefinitions[0]!.to).toContain(vOk);
+    expect((await gantry("history", "--env", "sandbox", "--json")).stdout).toBe(before);
+    await expectServing(v2);
+  });
+});
