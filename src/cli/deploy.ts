@@ -77,7 +77,7 @@ export async function performDeploy(
   const { wireEnvironment } = await import("../steps/wire.ts");
   const wired = await wireEnvironment(env, ctx.paths, reporter);
   try {
-    const { DeployLock } = await import("../orchestrator/lock.ts");
+    const { DeployLock, hostClock } = await import("../orchestrator/lock.ts");
     const { Ledger } = await import("../orchestrator/ledger.ts");
     const { Journal } = await import("../orchestrator/journal.ts");
     const { runDeploy } = await import("../steps/deploy.ts");
@@ -98,18 +98,7 @@ export async function performDeploy(
       config: wired.config,
       ports: wired.ports,
       stack: wired.stack,
-      lock: new DeployLock(wired.store, env, {
-        now: () => Date.now(),
-        host: os.hostname(),
-        isAlive: (pid: number) => {
-          try {
-            process.kill(pid, 0);
-            return true;
-          } catch (err) {
-            return (err as NodeJS.ErrnoException).code === "EPERM";
-          }
-        },
-      }),
+      lock: new DeployLock(wired.store, env, hostClock()),
       reporter,
       timing: {
         pollIntervalMs: 1000,

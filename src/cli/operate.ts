@@ -1,5 +1,4 @@
 /** Operate commands: `gantry status`, `gantry history`, `gantry unlock`. */
-import os from "node:os";
 import type { Argv } from "yargs";
 import { parseEnvironmentName } from "../config/load.ts";
 import { ENVIRONMENTS } from "../config/schema.ts";
@@ -7,22 +6,13 @@ import { UsageError } from "../errors.ts";
 import type { CliContext } from "./context.ts";
 import type { GlobalArgs } from "./index.ts";
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 async function wired(ctx: CliContext, env: string, argv: GlobalArgs) {
   const reporter = ctx.reporter(argv);
   const { wireEnvironment } = await import("../steps/wire.ts");
-  const { DeployLock } = await import("../orchestrator/lock.ts");
+  const { DeployLock, hostClock } = await import("../orchestrator/lock.ts");
   const { Ledger } = await import("../orchestrator/ledger.ts");
   const w = await wireEnvironment(parseEnvironmentName(env), ctx.paths, reporter);
-  const lock = new DeployLock(w.store, env, { now: () => Date.now(), host: os.hostname(), isAlive });
+  const lock = new DeployLock(w.store, env, hostClock());
   return { w, lock, ledger: new Ledger(w.store), reporter };
 }
 

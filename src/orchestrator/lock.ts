@@ -4,7 +4,9 @@
  * (who, where, which process, since when) and carries a lease that the holder renews; a lock is
  * taken over only when its holder is provably gone (same host, process dead) or its lease expired.
  */
+import os from "node:os";
 import type { StorePort } from "../aws/ports.ts";
+import { isAlive } from "../tools/pid.ts";
 
 /** Who holds the lock. */
 export interface LockHolder {
@@ -41,6 +43,11 @@ export interface LockClock {
   readonly host: string;
   /** True when `pid` is a live process on this host. */
   isAlive(pid: number): boolean;
+}
+
+/** The real clock, host name and process table of this machine. */
+export function hostClock(): LockClock {
+  return { now: () => Date.now(), host: os.hostname(), isAlive };
 }
 
 /** The lock of one environment. */

@@ -12,6 +12,7 @@ import path from "node:path";
 import { SandboxError, UsageError } from "../errors.ts";
 import { tail } from "../tools/exec.ts";
 import { withDirLock } from "../tools/lock.ts";
+import { isAlive } from "../tools/pid.ts";
 import { projectRoot } from "../tools/paths.ts";
 import { SandboxControl, type SandboxHealth } from "./control.ts";
 import { ensureSandboxVenv } from "./venv.ts";
@@ -46,15 +47,6 @@ export interface StartOptions {
 }
 
 const RECORD = "sandbox.json";
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** True when `pid` is alive and is a gantry sandbox server (guards against pid reuse). */
 async function isSandboxProcess(pid: number): Promise<boolean> {

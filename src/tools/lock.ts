@@ -1,15 +1,7 @@
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { ToolchainError } from "../errors.ts";
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
+import { isAlive } from "./pid.ts";
 
 /**
  * Run `fn` while holding an exclusive lock on `lockDir` (mkdir is atomic), so two processes never
@@ -31,7 +23,7 @@ export async function withDirLock<T>(
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
       const holder = Number(await readFile(path.join(lockDir, "pid"), "utf8").catch(() => "0"));
-      if (holder > 0 && !alive(holder)) {
+      if (holder > 0 && !isAlive(holder)) {
         await rm(lockDir, { recursive: true, force: true });
         continue;
       }

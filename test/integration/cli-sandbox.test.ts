@@ -3,7 +3,6 @@
  * temporary GANTRY_SANDBOX_DIR (stopped in afterAll whatever happens), observed through the
  * control API and the AWS SDK.
  */
-import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
@@ -13,24 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAwsClients } from "../../src/aws/clients.ts";
 import { SandboxControl } from "../../src/sandbox/control.ts";
 import { portInUse, stopSandbox } from "../../src/sandbox/process.ts";
-import { projectRoot } from "../../src/tools/paths.ts";
+import { type CliRun, runGantry } from "../helpers/cli.ts";
 
 let stateDir: string;
 
-function gantry(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(projectRoot, "bin", "gantry.js"), ...args], {
-      env: { ...process.env, GANTRY_SANDBOX_DIR: stateDir },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("close", (code) => {
-      resolve({ code, stdout, stderr });
-    });
-  });
+function gantry(...args: string[]): Promise<CliRun> {
+  return runGantry({ GANTRY_SANDBOX_DIR: stateDir }, ...args);
 }
 
 async function json<T>(...args: string[]): Promise<T> {

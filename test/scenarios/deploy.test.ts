@@ -3,7 +3,6 @@
  * code, the final record (--json), the ledger, and the sandbox's ground truth — every service on
  * exactly one task definition (old or new, never a mix), serving the expected version, lock free.
  */
-import { spawn } from "node:child_process";
 import { copyFile, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -14,34 +13,16 @@ import { S3Store } from "../../src/aws/store.ts";
 import { DeployLock } from "../../src/orchestrator/lock.ts";
 import type { DeploymentRecord } from "../../src/orchestrator/ledger.ts";
 import { SandboxControl } from "../../src/sandbox/control.ts";
-import { projectRoot } from "../../src/tools/paths.ts";
+import { type CliRun, runGantry } from "../helpers/cli.ts";
 import { SANDBOX_STATE_BUCKET } from "../../src/steps/wire.ts";
 
 const endpoint = inject("sandboxEndpoint");
 let stateDir: string;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
+type Run = CliRun;
 
 function gantry(...args: string[]): Promise<Run> {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(projectRoot, "bin", "gantry.js"), ...args], {
-      env: { ...process.env, GANTRY_SANDBOX_DIR: stateDir, USER: "scenario" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("close", (code) => {
-      resolve({ code, stdout, stderr, ms: Date.now() - started });
-    });
-  });
+  return runGantry({ GANTRY_SANDBOX_DIR: stateDir, USER: "scenario" }, ...args);
 }
 
 async function deploy(tag: string, ...extra: string[]): Promise<Run & { record: DeploymentRecord }> {
