@@ -71,17 +71,22 @@ export async function performDeploy(
   ctx: CliContext,
   argv: Omit<DeployArgs, "json" | "verbose">,
   reporter: import("../reporting/reporter.ts").Reporter,
+  rollback?: (
+    wired: import("../steps/wire.ts").WiredEnvironment,
+  ) => Promise<{ tag: string; expectedDigest: string; why: string }>,
 ): Promise<import("../steps/deploy.ts").DeployResult | undefined> {
   const env = parseEnvironmentName(argv.env);
-  const tag = parseTag(argv.tag);
   const { wireEnvironment } = await import("../steps/wire.ts");
   const wired = await wireEnvironment(env, ctx.paths, reporter);
   try {
+    const target = rollback ? await rollback(wired) : undefined;
+    if (target) reporter.emit({ type: "info", message: `rollback target: ${target.tag} (${target.why})` });
+    const tag = parseTag(target?.tag ?? argv.tag);
     const { DeployLock, hostClock } = await import("../orchestrator/lock.ts");
     const { Ledger } = await import("../orchestrator/ledger.ts");
     const { Journal } = await import("../orchestrator/journal.ts");
     const { runDeploy } = await import("../steps/deploy.ts");
-    const { planDeploy } = await import("../steps/plan.ts");
+    const { planDeploy, planRollback } = await import("../steps/plan.ts");
     const request = {
       env,
       tag,
@@ -92,6 +97,7 @@ export async function performDeploy(
       startedAt: new Date().toISOString(),
       skipSnapshot: argv.skipSnapshot,
       skipMigrations: argv.skipMigrations,
+      ...(target ? { expectedDigest: target.expectedDigest } : {}),
     };
     const deployCtx = {
       request,
@@ -108,8 +114,9 @@ export async function performDeploy(
       },
       facts: { baselineAlarms: new Set<string>(), releases: [], notes: [] },
     };
+    const plan = target ? planRollback() : planDeploy(deployCtx);
     if (argv.dryRun) {
-      await dryRun(deployCtx, planDeploy(deployCtx), reporter);
+      await dryRun(deployCtx, plan, reporter);
       return undefined;
     }
 
@@ -134,9 +141,14 @@ export async function performDeploy(
         ledger: new Ledger(wired.store),
         journal,
         signal: controller.signal,
+        plan,
       });
       for (const note of deployCtx.facts.notes) reporter.emit({ type: "info", message: note });
-      reporter.emit({ type: "result", title: `deploy ${result.record.status}`, data: result.record });
+      reporter.emit({
+        type: "result",
+        title: `${target ? "rollback" : "deploy"} ${result.record.status}`,
+        data: result.record,
+      });
       if (result.error !== undefined && result.exitCode !== 0) {
         const e = result.error;
         process.stderr.write(`gantry: ${result.record.status}: ${oneLine(e)}\n`);

@@ -40,6 +40,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
   const { demoCommand } = await import("./demo.ts");
   const { deployCommand } = await import("./deploy.ts");
   const { historyCommand, statusCommand, unlockCommand } = await import("./operate.ts");
+  const { rollbackCommand } = await import("./rollback.ts");
   const parser: Argv<GlobalArgs> = yargs([...argv])
     .scriptName("gantry")
     .usage("gantry <command> [options]\n\nDeploy orchestrator for AWS ECS Fargate + RDS, driven by Pulumi.")
@@ -56,6 +57,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
       describe: "show engine output and causes",
     })
     .command(deployCommand(ctx))
+    .command(rollbackCommand(ctx))
     .command(statusCommand(ctx))
     .command(historyCommand(ctx))
     .command(unlockCommand(ctx))

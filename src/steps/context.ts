@@ -41,6 +41,8 @@ export interface DeployRequest {
   readonly startedAt: string;
   readonly skipSnapshot: boolean;
   readonly skipMigrations: boolean;
+  /** Rollbacks: the digest the target ran; the tag must still point at it. */
+  readonly expectedDigest?: string;
 }
 
 /** What one service looked like before the release and what the release made of it. */

@@ -9,7 +9,7 @@ import type { Journal } from "../orchestrator/journal.ts";
 import type { DeploymentRecord, Ledger } from "../orchestrator/ledger.ts";
 import { runSteps, type RunOutcome, type StepRecord } from "../orchestrator/runner.ts";
 import { type DeployContext, StepError } from "./context.ts";
-import { planDeploy } from "./plan.ts";
+import { planDeploy, type PlannedStep } from "./plan.ts";
 import { LockHeldError } from "./preflight.ts";
 
 /** Exit codes of deploy and rollback (DESIGN.md). */
@@ -76,11 +76,18 @@ async function runningVersion(
 /** Run the deploy of `ctx.request` and finish it truthfully. */
 export async function runDeploy(
   ctx: DeployContext,
-  deps: { ledger: Ledger; journal: Journal; signal: AbortSignal; leaseRenewMs?: number },
+  deps: {
+    ledger: Ledger;
+    journal: Journal;
+    signal: AbortSignal;
+    leaseRenewMs?: number;
+    /** Default: {@link planDeploy}. */
+    plan?: PlannedStep[];
+  },
 ): Promise<DeployResult> {
   const started = Date.now();
   const { request, reporter } = ctx;
-  const plan = planDeploy(ctx);
+  const plan = deps.plan ?? planDeploy(ctx);
   await deps.journal.append({
     event: "begin",
     data: { request, plan: plan.map((p) => ({ step: p.step.name, included: p.included })) },

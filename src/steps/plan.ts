@@ -56,3 +56,16 @@ export function planDeploy(ctx: Pick<DeployContext, "config" | "request">): Plan
     },
   ];
 }
+
+/**
+ * The manual rollback plan (`gantry rollback`): the target's image goes out like a release —
+ * preflight (lock, the image still exists at the recorded digest), release, gates — with the same
+ * verified undo if the target itself fails. No stack update, snapshot or migration.
+ */
+export function planRollback(): PlannedStep[] {
+  return [
+    { step: preflight, included: true, why: "lock; the target's image still exists at its recorded digest" },
+    { step: releaseStep, included: true, why: "the target's image as a new revision, UpdateService" },
+    { step: gatesStep, included: true, why: "rollout COMPLETED, targets, health + version, alarms, bake" },
+  ];
+}

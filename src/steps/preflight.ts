@@ -65,12 +65,24 @@ async function checks(ctx: DeployContext): Promise<void> {
       hint: `push it first (or for the sandbox: gantry sandbox image ${request.tag})`,
     });
   }
+  if (request.expectedDigest && image.digest !== request.expectedDigest) {
+    throw new StepError(
+      `${repository}:${request.tag} now points at ${image.digest}, not ${request.expectedDigest} that the target ran`,
+      {
+        code: "IMAGE_MOVED",
+        source: "user",
+        hint: "the target's image no longer exists under that tag; pick another target (gantry history)",
+      },
+    );
+  }
   ctx.facts.image = image;
   reporter.emit({ type: "info", message: `${repository}:${request.tag} → ${image.digest}` });
 
   // An existing stack tells which services to check; a first deploy has none yet.
   const outputs = await ctx.stack.outputs().catch(() => undefined);
   if (outputs) {
+    // Plans without a stack step (rollback) work from the existing stack's outputs.
+    ctx.facts.outputs ??= outputs;
     for (const svc of outputs.services) {
       const state = await ports.ecs.describeService(outputs.clusterName, svc.serviceName);
       const busy = state?.deployments.find((d) => d.rolloutState === "IN_PROGRESS");

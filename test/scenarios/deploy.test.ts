@@ -6,6 +6,7 @@
 import { copyFile, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { BatchDeleteImageCommand } from "@aws-sdk/client-ecr";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createAwsClients, type AwsClients } from "../../src/aws/clients.ts";
 import { containerVersion, EcsAdapter } from "../../src/aws/ecs.ts";
@@ -207,6 +208,29 @@ describe("gantry deploy on the sandbox", () => {
     expect(out.taskDefinitions[0]!.from).toContain(v2);
     expect(out.taskDefinitions[0]!.to).toContain(vOk);
     expect((await gantry("history", "--env", "sandbox", "--json")).stdout).toBe(before);
+    await expectServing(v2);
+  });
+
+  it("GIVEN a history WHEN rolled back without --to THEN the previous succeeded version runs, verified; --to an id brings the newer one back", async () => {
+    const back = await gantry("rollback", "--env", "sandbox", "--json");
+    expect(back.code, back.stderr).toBe(0);
+    expect((JSON.parse(back.stdout.trim().split("\n").at(-1) ?? "{}") as DeploymentRecord).tag).toBe(v1);
+    await expectServing(v1);
+    const records = JSON.parse(
+      (await gantry("history", "--env", "sandbox", "--json")).stdout,
+    ) as DeploymentRecord[];
+    const v2Deploy = records.find((r) => r.tag === v2 && r.status === "succeeded")!;
+    const forward = await gantry("rollback", "--env", "sandbox", "--to", v2Deploy.id, "--json");
+    expect(forward.code, forward.stderr).toBe(0);
+    await expectServing(v2);
+    await expectUnlocked();
+  });
+
+  it("GIVEN a target whose image was deleted WHEN rolled back to it THEN exit 1, refused in preflight, nothing changed", async () => {
+    await aws.ecr.send(new BatchDeleteImageCommand({ repositoryName: "app", imageIds: [{ imageTag: v1 }] }));
+    const run = await gantry("rollback", "--env", "sandbox", "--to", v1, "--json");
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(new RegExp(`image app:${v1} is not in ECR`));
     await expectServing(v2);
   });
 });
