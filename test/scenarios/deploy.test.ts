@@ -3,7 +3,8 @@
  * code, the final record (--json), the ledger, and the sandbox's ground truth — every service on
  * exactly one task definition (old or new, never a mix), serving the expected version, lock free.
  */
-import { copyFile, mkdtemp, rm } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { copyFile, mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { BatchDeleteImageCommand } from "@aws-sdk/client-ecr";
@@ -14,6 +15,7 @@ import { S3Store } from "../../src/aws/store.ts";
 import { DeployLock } from "../../src/orchestrator/lock.ts";
 import type { DeploymentRecord } from "../../src/orchestrator/ledger.ts";
 import { SandboxControl } from "../../src/sandbox/control.ts";
+import { projectRoot } from "../../src/tools/paths.ts";
 import { type CliRun, runGantry } from "../helpers/cli.ts";
 import { SANDBOX_STATE_BUCKET } from "../../src/steps/wire.ts";
 
@@ -232,5 +234,50 @@ describe("gantry deploy on the sandbox", () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(new RegExp(`image app:${v1} is not in ECR`));
     await expectServing(v2);
+  });
+
+  it("GIVEN a deploy in its gates WHEN it gets SIGINT THEN exit 130, the release rolled back and verified, journal and ledger say aborted", async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        path.join(projectRoot, "bin", "gantry.js"),
+        "deploy",
+        "--env",
+        "sandbox",
+        "--tag",
+        vOk,
+        "--skip-snapshot",
+        "--skip-migrations",
+      ],
+      {
+        env: { ...process.env, GANTRY_SANDBOX_DIR: stateDir, USER: "scenario" },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let stderr = "";
+    let stdout = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    await new Promise<void>((resolve) => {
+      child.stderr.on("data", (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes("… gates…")) resolve();
+      });
+    });
+    child.kill("SIGINT");
+    const code = await exited;
+    expect(code, stderr).toBe(130);
+    expect(stderr).toContain("SIGINT: stopping cleanly");
+    const record = JSON.parse(stdout.slice(stdout.indexOf("{"))) as DeploymentRecord;
+    expect(record.status).toBe("aborted");
+    expect(record.steps.filter((s) => s.name === "release").map((s) => s.status)).toEqual([
+      "succeeded",
+      "undone",
+    ]);
+    await expectServing(v2);
+    await expectUnlocked();
+    const journal = await readFile(path.join(stateDir, "journal", "sandbox", `${record.id}.jsonl`), "utf8");
+    const last = JSON.parse(journal.trim().split("\n").at(-1) ?? "{}") as { event: string; status: string };
+    expect(last).toMatchObject({ event: "finish", status: "aborted" });
   });
 });
