@@ -100,6 +100,41 @@ results.push(summarize("sandbox stack up from empty (15 resources)", up));
 results.push(summarize("sandbox stack preview, no changes", preview));
 results.push(summarize("sandbox stack destroy", destroy));
 
+// 4. whole deploys through the CLI on a sandbox of their own (rollout 2 s, bake 5 s from
+// Pulumi.sandbox.yaml): wall time and AWS API calls per successful deploy, by API.
+const deployWall: number[] = [];
+const calls: Record<string, number[]> = {};
+{
+  const dir = await mkdtemp(path.join(os.tmpdir(), "gantry-bench-deploy-"));
+  const env = { ...process.env, GANTRY_SANDBOX_DIR: dir };
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, [path.join(projectRoot, "bin", "gantry.js"), ...args], {
+      env,
+      encoding: "utf8",
+    });
+  try {
+    cli("sandbox", "start", "--rollout-seconds", "2", "--snapshot-seconds", "1", "--task-seconds", "1");
+    cli("sandbox", "image", "b1", "b2", "b3", "b4");
+    cli("deploy", "--env", "sandbox", "--tag", "b1"); // creates the stack: not measured
+    for (const tag of ["b2", "b3", "b4"]) {
+      const t = performance.now();
+      const res = cli("deploy", "--env", "sandbox", "--tag", tag);
+      if (res.status !== 0) throw new Error(`bench deploy of ${tag} failed: ${res.stderr.slice(-500)}`);
+      deployWall.push(performance.now() - t);
+      const line = /AWS API calls: (\d+) \((.*)\)/.exec(res.stderr);
+      calls.total = [...(calls.total ?? []), Number(line?.[1] ?? NaN)];
+      for (const part of (line?.[2] ?? "").split(", ")) {
+        const [name, n] = part.split("=");
+        if (name) calls[name] = [...(calls[name] ?? []), Number(n)];
+      }
+    }
+  } finally {
+    cli("sandbox", "stop");
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+results.push(summarize("deploy, sandbox, 2 services, snapshot + migration + 5 s bake (wall)", deployWall));
+
 const noiseAfter = Array.from({ length: 5 }, noiseLoop);
 const noise = summarize("noise: fixed CPU loop", [...noiseBefore, ...noiseAfter]);
 const report = {
@@ -107,6 +142,9 @@ const report = {
   machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, load: os.loadavg() },
   noise,
   results,
+  apiCallsPerDeploy: Object.fromEntries(
+    Object.entries(calls).map(([k, v]) => [k, v.sort((a, b) => a - b)[1] ?? v[0]]),
+  ),
 };
 await mkdir(path.join(projectRoot, "bench", "results"), { recursive: true });
 await writeFile(
@@ -125,6 +163,14 @@ const md = [
     (r) =>
       `| ${r.name} | ${String(r.runs)} | ${String(r.median)} | ${String(r.p95)} | ${String(r.min)} | ${String(r.max)} |`,
   ),
+  "",
+  "AWS API calls per successful deploy (median of 3; 2 services, 5 s bake, 1 s polling):",
+  "",
+  "| API | calls |",
+  "| --- | ---: |",
+  ...Object.entries(report.apiCallsPerDeploy).map(([k, v]) => `| ${k} | ${String(v)} |`),
+  "",
+  "Not measured yet (issue #3): failure detection → rollback call p95, gantry's own overhead per deploy.",
   "",
 ].join("\n");
 await writeFile(path.join(projectRoot, "bench", "results", "latest.md"), md);

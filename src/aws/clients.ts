@@ -9,6 +9,7 @@ import { ECSClient } from "@aws-sdk/client-ecs";
 import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { RDSClient } from "@aws-sdk/client-rds";
 import { S3Client } from "@aws-sdk/client-s3";
+import type { InitializeMiddleware, MetadataBearer } from "@smithy/types";
 
 /** The clients gantry uses, one per service. */
 export interface AwsClients {
@@ -19,6 +20,8 @@ export interface AwsClients {
   readonly cloudwatch: CloudWatchClient;
   readonly logs: CloudWatchLogsClient;
   readonly s3: S3Client;
+  /** AWS API calls made so far, by `Client.Command` (DESIGN.md: counted and reported per deploy). */
+  calls(): Readonly<Record<string, number>>;
   /** Close every client's sockets. */
   destroy(): void;
 }
@@ -52,8 +55,22 @@ export function createAwsClients(target: AwsTarget): AwsClients {
     logs: new CloudWatchLogsClient(common),
     s3: new S3Client({ ...common, forcePathStyle: target.endpoint !== undefined }),
   };
+  const counts: Record<string, number> = {};
+  const counter: InitializeMiddleware<object, MetadataBearer> = (next, context) => (args) => {
+    const client = (context.clientName ?? "AWS").replace(/Client$/, "");
+    const key = `${client}.${(context.commandName ?? "?").replace(/Command$/, "")}`;
+    counts[key] = (counts[key] ?? 0) + 1;
+    return next(args);
+  };
+  const counted = (stack: {
+    add(m: typeof counter, o: { step: "initialize"; name: string }): void;
+  }): void => {
+    stack.add(counter, { step: "initialize", name: "gantryCallCounter" });
+  };
+  for (const client of Object.values(clients)) counted(client.middlewareStack);
   return {
     ...clients,
+    calls: () => ({ ...counts }),
     destroy() {
       for (const c of Object.values(clients)) c.destroy();
     },

@@ -144,6 +144,11 @@ export async function performDeploy(
         plan,
       });
       for (const note of deployCtx.facts.notes) reporter.emit({ type: "info", message: note });
+      const calls = Object.entries(wired.clients.calls()).sort(([a], [b]) => a.localeCompare(b));
+      reporter.emit({
+        type: "info",
+        message: `AWS API calls: ${String(calls.reduce((n, [, c]) => n + c, 0))} (${calls.map(([k, c]) => `${k}=${String(c)}`).join(", ")})`,
+      });
       reporter.emit({
         type: "result",
         title: `${target ? "rollback" : "deploy"} ${result.record.status}`,
