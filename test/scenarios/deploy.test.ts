@@ -280,4 +280,34 @@ describe("gantry deploy on the sandbox", () => {
     const last = JSON.parse(journal.trim().split("\n").at(-1) ?? "{}") as { event: string; status: string };
     expect(last).toMatchObject({ event: "finish", status: "aborted" });
   });
+
+  it("GIVEN a release that fails and a previous version that can no longer start WHEN rolled back THEN exit 4, failed, the reason printed", async () => {
+    const broken = `s-broken-${Math.random().toString(36).slice(2, 6)}`;
+    await control.publishImages("app", [broken]);
+    await control.addFault({ tag: broken, kind: "health" });
+    // The version to go back to (v2) now fails to start: the rollback deployment itself FAILS.
+    await control.addFault({ tag: v2, kind: "rollout" });
+    try {
+      const run = await deploy(broken, "--skip-snapshot", "--skip-migrations");
+      expect(run.code, run.stderr).toBe(4);
+      expect(run.record.status).toBe("failed");
+      expect(run.record.steps.filter((s) => s.name === "release").map((s) => s.status)).toEqual([
+        "succeeded",
+        "undo_failed",
+      ]);
+      expect(run.record.steps.find((s) => s.status === "undo_failed")?.detail).toMatch(
+        /rollback not verified/,
+      );
+      await expectUnlocked();
+    } finally {
+      await control.clearFaults(v2);
+    }
+    // ECS's circuit breaker then restores the last COMPLETED deployment (v2) by itself.
+    await expect
+      .poll(async () => (await ecs.describeService("gantry-sandbox", "api"))?.deployments.length, {
+        timeout: 20_000,
+        interval: 500,
+      })
+      .toBe(1);
+  });
 });
