@@ -1,5 +1,6 @@
 /** CloudWatch Logs adapter of {@link LogsPort}. */
 import { type CloudWatchLogsClient, GetLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { AwsError } from "../errors.ts";
 import type { LogsPort } from "./ports.ts";
 import { withRetry } from "./retry.ts";
 
@@ -25,7 +26,7 @@ export class LogsAdapter implements LogsPort {
       );
       return (res.events ?? []).map((e) => e.message ?? "");
     } catch (err) {
-      if (/ResourceNotFound/.test(String((err as { code?: string }).code ?? err))) return [];
+      if (err instanceof AwsError && err.code === "AWS_ResourceNotFoundException") return [];
       throw err;
     }
   }

@@ -7,6 +7,7 @@ import {
   ListTagsForResourceCommand,
   type RDSClient,
 } from "@aws-sdk/client-rds";
+import { AwsError } from "../errors.ts";
 import type { RdsPort, SnapshotState } from "./ports.ts";
 import { withRetry } from "./retry.ts";
 
@@ -55,11 +56,7 @@ export class RdsAdapter implements RdsPort {
       const s = res.DBSnapshots?.[0];
       return s ? toState(s, await this.tags(s.DBSnapshotArn)) : undefined;
     } catch (err) {
-      if (
-        (err as { code?: string }).code === "AWS_DBSnapshotNotFound" ||
-        /DBSnapshotNotFound/.test(String(err))
-      )
-        return undefined;
+      if (err instanceof AwsError && err.code.startsWith("AWS_DBSnapshotNotFound")) return undefined;
       throw err;
     }
   }

@@ -13,9 +13,14 @@ import { AwsError } from "../errors.ts";
 import { classifyAwsError } from "./errors.ts";
 import type { StoredObject, StorePort } from "./ports.ts";
 
+/** 412, or 409 ConditionalRequestConflict (a concurrent conditional write won): the same meaning. */
 function isPreconditionFailed(err: unknown): boolean {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return e.name === "PreconditionFailed" || e.$metadata?.httpStatusCode === 412;
+  return (
+    e.name === "PreconditionFailed" ||
+    e.name === "ConditionalRequestConflict" ||
+    e.$metadata?.httpStatusCode === 412
+  );
 }
 
 function isNotFound(err: unknown): boolean {
@@ -51,48 +56,39 @@ export class S3Store implements StorePort {
     }
   }
 
-  async putIfAbsent(key: string, body: string): Promise<{ etag: string } | "exists"> {
+  /** PutObject under a condition; "lost" when the condition did not hold. */
+  private async conditionalPut(
+    key: string,
+    body: string,
+    condition: { IfNoneMatch: "*" } | { IfMatch: string },
+    action: string,
+  ): Promise<{ etag: string } | "lost"> {
     try {
       const res = await this.s3.send(
         new PutObjectCommand({
           Bucket: this.bucket,
           Key: this.prefix + key,
           Body: body,
-          IfNoneMatch: "*",
           ContentType: "application/json",
+          ...condition,
         }),
       );
       return { etag: res.ETag ?? "" };
     } catch (err) {
-      // 409 ConditionalRequestConflict: a concurrent conditional write won; same meaning.
-      if (isPreconditionFailed(err) || (err as { name?: string }).name === "ConditionalRequestConflict")
-        return "exists";
-      throw this.fail(err, "create", key);
+      // A replace of an object that is gone also lost its condition.
+      if (isPreconditionFailed(err) || ("IfMatch" in condition && isNotFound(err))) return "lost";
+      throw this.fail(err, action, key);
     }
   }
 
+  async putIfAbsent(key: string, body: string): Promise<{ etag: string } | "exists"> {
+    const res = await this.conditionalPut(key, body, { IfNoneMatch: "*" }, "create");
+    return res === "lost" ? "exists" : res;
+  }
+
   async putIfMatch(key: string, body: string, etag: string): Promise<{ etag: string } | "changed"> {
-    try {
-      const res = await this.s3.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: this.prefix + key,
-          Body: body,
-          IfMatch: etag,
-          ContentType: "application/json",
-        }),
-      );
-      return { etag: res.ETag ?? "" };
-    } catch (err) {
-      if (
-        isPreconditionFailed(err) ||
-        isNotFound(err) ||
-        (err as { name?: string }).name === "ConditionalRequestConflict"
-      ) {
-        return "changed";
-      }
-      throw this.fail(err, "replace", key);
-    }
+    const res = await this.conditionalPut(key, body, { IfMatch: etag }, "replace");
+    return res === "lost" ? "changed" : res;
   }
 
   async deleteIfMatch(key: string, etag: string): Promise<boolean> {

@@ -8,7 +8,7 @@ import { oneLine } from "../errors.ts";
 import type { Journal } from "../orchestrator/journal.ts";
 import type { DeploymentRecord, Ledger } from "../orchestrator/ledger.ts";
 import { runSteps, type RunOutcome, type StepRecord } from "../orchestrator/runner.ts";
-import { type DeployContext, StepError } from "./context.ts";
+import type { DeployContext } from "./context.ts";
 import { planDeploy, type PlannedStep } from "./plan.ts";
 import { LockHeldError } from "./preflight.ts";
 
@@ -203,5 +203,3 @@ export async function runDeploy(
   await deps.journal.append({ event: "finish", status, data: { exitCode } });
   return { exitCode, record, ...(outcome.ok ? {} : { error: outcome.error }) };
 }
-
-export { StepError };

@@ -32,8 +32,10 @@ export async function openEnvironment(
   env: EnvironmentName,
   paths: EnvironmentPaths,
   reporter: Reporter,
+  /** Already loaded by the caller; read from Pulumi.<env>.yaml otherwise. */
+  loaded?: EnvironmentConfig,
 ): Promise<OpenedEnvironment> {
-  const config = await loadEnvironmentConfig(paths.projectDir, env);
+  const config = loaded ?? (await loadEnvironmentConfig(paths.projectDir, env));
   const log = (message: string): void => {
     reporter.emit({ type: "progress", message });
   };

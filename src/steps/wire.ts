@@ -39,9 +39,9 @@ export async function wireEnvironment(
   paths: EnvironmentPaths,
   reporter: Reporter,
 ): Promise<WiredEnvironment> {
+  const config = await loadEnvironmentConfig(paths.projectDir, env);
   if (env !== "sandbox") {
     // Fail fast, before the engine starts, when there are no AWS credentials at all.
-    const config = await loadEnvironmentConfig(paths.projectDir, env);
     const probe = createAwsClients({ region: config.region });
     try {
       await probe.ecs.config.credentials();
@@ -51,7 +51,7 @@ export async function wireEnvironment(
       probe.destroy();
     }
   }
-  const opened = await openEnvironment(env, paths, reporter);
+  const opened = await openEnvironment(env, paths, reporter, config);
   const clients = createAwsClients({
     region: opened.config.region,
     ...(opened.sandbox ? { endpoint: opened.sandbox.endpoint } : {}),
