@@ -3,6 +3,7 @@
  * The only module that reads process-wide paths; handlers get them through the context.
  */
 import { runCli } from "./cli/index.ts";
+import { actionsMaskCommand, maskingReporter, SecretMasker } from "./reporting/mask.ts";
 import { JsonReporter, TerminalReporter } from "./reporting/reporter.ts";
 import { runtimePaths } from "./config/runtime.ts";
 
@@ -14,8 +15,17 @@ process.on("warning", (warning) => {
   process.stderr.write(`${warning.name}: ${warning.message}\n`);
 });
 
+// In GitHub Actions every secret is also registered with the runner, which masks it in the job log
+// (on stderr: the runner reads workflow commands from both streams, and stdout may be --json).
+const masker = new SecretMasker(
+  process.env.GITHUB_ACTIONS === "true"
+    ? { onAdd: actionsMaskCommand((line) => process.stderr.write(line)) }
+    : {},
+);
 const code = await runCli(process.argv.slice(2), {
   paths: runtimePaths(),
-  reporter: ({ json, verbose }) => (json ? new JsonReporter() : new TerminalReporter({ verbose })),
+  masker,
+  reporter: ({ json, verbose }) =>
+    maskingReporter(json ? new JsonReporter() : new TerminalReporter({ verbose }), masker),
 });
 process.exitCode = code;
