@@ -22,10 +22,20 @@ const masker = new SecretMasker(
     ? { onAdd: actionsMaskCommand((line) => process.stderr.write(line)) }
     : {},
 );
+// A live step list with spinners on an interactive terminal; plain timestamped lines in CI and pipes.
+const interactive = process.stderr.isTTY && !process.env.CI;
+const tty = interactive ? await import("./reporting/tty.ts") : undefined;
 const code = await runCli(process.argv.slice(2), {
   paths: runtimePaths(),
   masker,
   reporter: ({ json, verbose }) =>
-    maskingReporter(json ? new JsonReporter() : new TerminalReporter({ verbose }), masker),
+    maskingReporter(
+      json
+        ? new JsonReporter()
+        : tty
+          ? new tty.TtyReporter({ verbose, streams: { out: process.stdout, err: process.stderr } })
+          : new TerminalReporter({ verbose }),
+      masker,
+    ),
 });
 process.exitCode = code;

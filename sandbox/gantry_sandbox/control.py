@@ -142,7 +142,15 @@ class ControlAPI:
         alarm_name = _string(body, "alarmName", required=False)
         if alarm_name and kind != "alarm":
             raise ControlError(400, "alarmName is only valid for kind 'alarm'", "drop alarmName or use kind 'alarm'")
-        self.engine.control.add_fault(tag, kind, alarm_name, now)
+        delay: float | None = None
+        if "delaySeconds" in body:
+            if kind != "slow":
+                raise ControlError(400, "delaySeconds is only valid for kind 'slow'",
+                                   "drop delaySeconds or use kind 'slow'")
+            delay = _number(body["delaySeconds"], "delaySeconds")
+            if delay > 60:
+                raise ControlError(400, "delaySeconds must be at most 60", '{"kind": "slow", "delaySeconds": 1.5}')
+        self.engine.control.add_fault(tag, kind, alarm_name, now, delay)
         return 200, {"faults": dump(self.engine.control.faults)}
 
     def _faults_delete(self, body: dict[str, Any], query: dict[str, str], now: float) -> Response:

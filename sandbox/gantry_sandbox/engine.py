@@ -277,6 +277,12 @@ class Engine:
             return 500, {"status": "unhealthy", "version": version, **body}
         return 200, {"status": "healthy", "version": version, **body}
 
+    def health_delay(self, key: tuple[str, str, str, str], now: float) -> float:
+        """R22b: seconds to wait before answering, from a `slow` fault on the serving tag."""
+        sim = self.services.get(key)
+        d = self.serving(sim, now) if sim is not None and not sim.deleted else None
+        return 0.0 if d is None else self.control.slow_seconds(d.tag)
+
     # -- RDS snapshots -------------------------------------------------------------------------
     def on_create_snapshot(self, snapshot: Any, now: float) -> None:
         plan = SnapshotPlan(snapshot, now, self.speeds.snapshot)

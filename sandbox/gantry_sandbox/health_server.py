@@ -1,4 +1,4 @@
-"""Per-service HTTP health endpoints on 127.0.0.1 (SPEC R22)."""
+"""Per-service HTTP health endpoints on 127.0.0.1 (SPEC R22, R22b)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,9 @@ class HealthEndpoint:
                 if self.path.split("?", 1)[0] not in ("/", "/health"):
                     status, body = 404, {"error": "not found", "hint": "GET /health"}
                 else:
-                    status, body = endpoint.report()
+                    status, body, delay = endpoint.report()
+                    if delay > 0:
+                        time.sleep(delay)  # R22b, outside the engine lock: nothing else waits
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -44,11 +46,13 @@ class HealthEndpoint:
         )
         self.thread.start()
 
-    def report(self) -> tuple[int, dict[str, Any]]:
+    def report(self) -> tuple[int, dict[str, Any], float]:
+        """(status, body, delay): the answer as of now, and how long to hold it (R22b)."""
         with self.engine.lock:
             now = time.time()
             self.engine.sync(now)
-            return self.engine.health_report(self.key, self.service_name, now)
+            status, body = self.engine.health_report(self.key, self.service_name, now)
+            return status, body, self.engine.health_delay(self.key, now)
 
     def close(self) -> None:
         self.server.shutdown()

@@ -20,7 +20,10 @@ class ControlError(Exception):
         self.hint = hint
 
 
-FAULT_KINDS = ("migration", "rollout", "health", "wrong-version", "alarm")
+FAULT_KINDS = ("migration", "rollout", "health", "wrong-version", "alarm", "slow")
+
+#: Delay of a `slow` fault without `delaySeconds` (SPEC R22b).
+DEFAULT_SLOW_SECONDS = 1.0
 
 
 def to_datetime(ts: float) -> datetime:
@@ -48,11 +51,14 @@ class Fault:
     kind: str
     alarm_name: str | None
     created_at: float
+    delay_seconds: float | None = None  # `slow` only (R22b); None = DEFAULT_SLOW_SECONDS
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"tag": self.tag, "kind": self.kind}
         if self.alarm_name:
             out["alarmName"] = self.alarm_name
+        if self.delay_seconds is not None:
+            out["delaySeconds"] = self.delay_seconds
         return out
 
 
@@ -96,11 +102,13 @@ class ControlState:
     images: list[PublishedImage] = field(default_factory=list)
 
     # -- faults ---------------------------------------------------------------
-    def add_fault(self, tag: str, kind: str, alarm_name: str | None, now: float) -> None:
+    def add_fault(self, tag: str, kind: str, alarm_name: str | None, now: float,
+                  delay_seconds: float | None = None) -> None:
         for f in self.faults:
             if f.tag == tag and f.kind == kind and f.alarm_name == alarm_name:
+                f.delay_seconds = delay_seconds  # a `slow` fault posted again takes the new delay
                 return
-        self.faults.append(Fault(tag, kind, alarm_name, now))
+        self.faults.append(Fault(tag, kind, alarm_name, now, delay_seconds))
 
     def clear_faults(self, tag: str | None) -> None:
         self.faults = [f for f in self.faults if tag is not None and f.tag != tag]
@@ -110,6 +118,10 @@ class ControlState:
 
     def has_fault(self, tag: str, kind: str) -> bool:
         return bool(self.faults_for(tag, kind))
+
+    def slow_seconds(self, tag: str) -> float:
+        """Extra delay of the tag's health answers (R22b): 0 without a `slow` fault."""
+        return max((f.delay_seconds or DEFAULT_SLOW_SECONDS for f in self.faults_for(tag, "slow")), default=0.0)
 
     # -- task rules -------------------------------------------------------------
     def exit_code_for(self, tag: str, image: str, command: str) -> int:

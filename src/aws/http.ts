@@ -1,15 +1,26 @@
 /** HttpPort over the global fetch, with a per-request timeout; never throws. */
 import { oneLine } from "../errors.ts";
-import type { HealthResponse, HttpPort } from "./ports.ts";
+import type { HealthResponse, HttpPort, HttpRequest } from "./ports.ts";
 
-/** GETs a health URL and parses JSON when it can. */
+/** GETs health URLs and sends smoke-check requests, parsing JSON answers when it can. */
 export class FetchHttp implements HttpPort {
-  async get(url: string, timeoutMs: number): Promise<HealthResponse> {
+  get(url: string, timeoutMs: number): Promise<HealthResponse> {
+    return this.request(url, { method: "GET", headers: {}, timeoutMs });
+  }
+
+  async request(url: string, request: HttpRequest): Promise<HealthResponse> {
     const started = performance.now();
+    const timeout = AbortSignal.timeout(request.timeoutMs);
     try {
       const res = await fetch(url, {
-        signal: AbortSignal.timeout(timeoutMs),
-        headers: { accept: "application/json" },
+        method: request.method,
+        signal: request.signal ? AbortSignal.any([timeout, request.signal]) : timeout,
+        headers: {
+          accept: "application/json",
+          ...(request.body === undefined ? {} : { "content-type": "application/json" }),
+          ...request.headers,
+        },
+        ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
       });
       const text = await res.text();
       let body: unknown = text;

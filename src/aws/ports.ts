@@ -141,9 +141,21 @@ export interface HealthResponse {
   readonly latencyMs: number;
 }
 
-/** Plain HTTP GET of health endpoints. */
+/** One HTTP request of a smoke check. */
+export interface HttpRequest {
+  readonly method: string;
+  readonly headers: Readonly<Record<string, string>>;
+  /** Sent as JSON (content-type application/json) when defined. */
+  readonly body?: unknown;
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal;
+}
+
+/** Plain HTTP: GET of health endpoints, and the requests of smoke checks. */
 export interface HttpPort {
   get(url: string, timeoutMs: number): Promise<HealthResponse>;
+  /** Never throws: a request that fails resolves with `status` undefined and `error`. */
+  request(url: string, request: HttpRequest): Promise<HealthResponse>;
 }
 
 /** A manual RDS snapshot. */

@@ -77,8 +77,8 @@ export function evaluateTargets(
     : wait(`${String(healthy)}/${String(need)} new targets healthy`);
 }
 
-/** Read `field` (dotted path) of a JSON body. */
-function field(body: unknown, path: string): unknown {
+/** Read `field` (dotted path) of a JSON body; undefined when absent. */
+export function field(body: unknown, path: string): unknown {
   return path
     .split(".")
     .reduce<unknown>(

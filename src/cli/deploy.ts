@@ -1,7 +1,6 @@
 /** `gantry deploy` (`npm run orchestrate`): the release pipeline, its dry run, and its exit codes. */
 import { randomBytes } from "node:crypto";
 import os from "node:os";
-import path from "node:path";
 import type { Argv } from "yargs";
 import { parseEnvironmentName } from "../config/load.ts";
 import { runtimeActor } from "../config/runtime.ts";
@@ -17,6 +16,10 @@ interface DeployArgs extends GlobalArgs {
   dryRun: boolean;
   skipSnapshot: boolean;
   skipMigrations: boolean;
+  /** `--plan FILE`: apply exactly this saved Pulumi update plan. */
+  plan?: string;
+  /** `--skip-smoke`: no smoke gate (recorded in the ledger); `gantry rollback` never skips it. */
+  skipSmoke?: boolean;
 }
 
 /** A sortable, unique deployment id: UTC time plus randomness, e.g. 20261122T101500Z-3f9a1c. */
@@ -53,6 +56,15 @@ export function deployCommand(ctx: CliContext) {
           default: false,
           describe: "do not run the migration task",
         })
+        .option("skip-smoke", {
+          type: "boolean",
+          default: false,
+          describe: "do not run the smoke gate (gantry:smoke); recorded in the ledger",
+        })
+        .option("plan", {
+          type: "string",
+          describe: "apply exactly the Pulumi update plan saved by `gantry preview --save-plan FILE`",
+        })
         .epilogue(
           "Exit codes: 0 deployed and verified · 1 failed, nothing changed · 2 usage · 3 rolled back and verified · 4 rollback not verified · 5 locked · 130 interrupted",
         ),
@@ -76,15 +88,19 @@ export async function performDeploy(
   ) => Promise<{ tag: string; expectedDigest: string; why: string }>,
 ): Promise<import("../steps/deploy.ts").DeployResult | undefined> {
   const env = parseEnvironmentName(argv.env);
-  const { wireEnvironment } = await import("../steps/wire.ts");
+  // A malformed tag is refused before anything is started or opened.
+  if (!rollback) parseTag(argv.tag);
+  // A bad --plan is refused before anything is wired, locked or changed.
+  const planFile =
+    argv.plan === undefined
+      ? undefined
+      : await (await import("../pulumi/plan.ts")).checkPlanFile(argv.plan, env);
+  const { deployContext, wireEnvironment } = await import("../steps/wire.ts");
   const wired = await wireEnvironment(env, ctx.paths, reporter);
   try {
     const target = rollback ? await rollback(wired) : undefined;
     if (target) reporter.emit({ type: "info", message: `rollback target: ${target.tag} (${target.why})` });
     const tag = parseTag(target?.tag ?? argv.tag);
-    const { DeployLock, hostClock } = await import("../orchestrator/lock.ts");
-    const { Ledger } = await import("../orchestrator/ledger.ts");
-    const { Journal } = await import("../orchestrator/journal.ts");
     const { runDeploy } = await import("../steps/deploy.ts");
     const { planDeploy, planRollback } = await import("../steps/plan.ts");
     const request = {
@@ -97,22 +113,18 @@ export async function performDeploy(
       startedAt: new Date().toISOString(),
       skipSnapshot: argv.skipSnapshot,
       skipMigrations: argv.skipMigrations,
+      skipSmoke: argv.skipSmoke ?? false,
       ...(target ? { expectedDigest: target.expectedDigest } : {}),
+      ...(planFile !== undefined ? { planFile } : {}),
     };
+    // Secrets of the smoke gate and hooks: read once here, masked in all output from now on.
+    const { resolveDeploySecrets } = await import("../config/secrets.ts");
+    const secrets = argv.dryRun ? {} : resolveDeploySecrets(wired.config, { skipSmoke: request.skipSmoke });
+    for (const value of Object.values(secrets)) ctx.masker.add(value);
     const deployCtx = {
-      request,
-      config: wired.config,
-      ports: wired.ports,
-      stack: wired.stack,
-      lock: new DeployLock(wired.store, env, hostClock()),
-      reporter,
-      timing: {
-        pollIntervalMs: 1000,
-        snapshotTimeoutMs: 60 * 60_000,
-        rolloutTimeoutMs: wired.config.gantry.deployTimeoutSeconds * 1000,
-        httpTimeoutMs: 5000,
-      },
-      facts: { baselineAlarms: new Set<string>(), releases: [], notes: [] },
+      ...deployContext(wired, request, reporter, ctx.paths),
+      masker: ctx.masker,
+      secrets,
     };
     const plan = target ? planRollback() : planDeploy(deployCtx);
     if (argv.dryRun) {
@@ -121,28 +133,45 @@ export async function performDeploy(
     }
 
     // SIGINT/SIGTERM: abort the run (the stack update gets one SIGINT; a release is rolled back).
+    // The handler stays registered until the end: libraries that re-raise a signal when no other
+    // listener is left (signal-exit, used under the Automation API) would otherwise kill us mid-undo.
     const controller = new AbortController();
     const onSignal = (signal: NodeJS.Signals): void => {
+      if (controller.signal.aborted) {
+        reporter.emit({ type: "warn", message: `${signal}: still stopping cleanly; please wait` });
+        return;
+      }
       reporter.emit({
         type: "warn",
         message: `${signal}: stopping cleanly (rolling back what was started)…`,
       });
       controller.abort(new GantryError(`interrupted by ${signal}`, { code: "INTERRUPTED" }));
     };
-    process.once("SIGINT", onSignal);
-    process.once("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
     try {
-      const journalDir =
-        env === "sandbox"
-          ? path.join(ctx.paths.sandboxDir, "journal")
-          : path.join(ctx.paths.projectDir, ".gantry", "journal");
-      const journal = new Journal(journalDir, env, request.deploymentId);
+      // GitHub (deployment statuses, job summary, outputs) and Slack: no-ops where not configured.
+      const { deployNotifier } = await import("../reporting/notify.ts");
+      const notifier = await deployNotifier({
+        notice: {
+          kind: target ? "rollback" : "deploy",
+          env,
+          tag,
+          deploymentId: request.deploymentId,
+          actor: request.actor,
+          reason: target?.why,
+        },
+        reporter,
+        masker: ctx.masker,
+      });
       const result = await runDeploy(deployCtx, {
-        ledger: new Ledger(wired.store),
-        journal,
         signal: controller.signal,
         plan,
+      }).catch(async (err: unknown) => {
+        await notifier.crashed(err);
+        throw err;
       });
+      await notifier.finished(result, deployCtx.facts);
       for (const note of deployCtx.facts.notes) reporter.emit({ type: "info", message: note });
       const calls = Object.entries(wired.clients.calls()).sort(([a], [b]) => a.localeCompare(b));
       reporter.emit({
@@ -156,7 +185,7 @@ export async function performDeploy(
       });
       if (result.error !== undefined && result.exitCode !== 0) {
         const e = result.error;
-        process.stderr.write(`gantry: ${result.record.status}: ${oneLine(e)}\n`);
+        process.stderr.write(`gantry: ${result.record.status}: ${ctx.masker.redact(oneLine(e))}\n`);
         if (e instanceof GantryError && e.hint) process.stderr.write(`  hint: ${e.hint}\n`);
       }
       return result;
@@ -174,35 +203,16 @@ async function dryRun(
   plan: import("../steps/plan.ts").PlannedStep[],
   reporter: import("../reporting/reporter.ts").Reporter,
 ): Promise<void> {
-  const { containerVersion } = await import("../aws/ecs.ts");
-  const image = await ctx.ports.ecr.resolveTag(ctx.config.stack.repositoryName, ctx.request.tag);
-  const preview = await ctx.stack.preview();
-  const outputs = await ctx.stack.outputs().catch(() => undefined);
-  const services = [];
-  for (const svc of outputs?.services ?? []) {
-    const state = await ctx.ports.ecs.describeService(outputs?.clusterName ?? "", svc.serviceName);
-    const current = state ? await ctx.ports.ecs.describeTaskDefinition(state.taskDefinition) : undefined;
-    services.push({
-      service: svc.serviceName,
-      from: current
-        ? `${containerVersion(current, svc.containerName)} (${state?.taskDefinition ?? ""})`
-        : "(not deployed yet)",
-      to: image
-        ? `${ctx.request.tag} (${image.imageUri})`
-        : `${ctx.request.tag} (NOT IN ECR: the deploy would stop in preflight)`,
-    });
-  }
+  const { previewDeploy } = await import("../steps/preview.ts");
+  const { planHooks } = await import("../steps/hooks.ts");
+  const { stack, ...preview } = await previewDeploy(ctx, plan);
   reporter.emit({
     type: "result",
     title: "dry run: nothing was changed",
     data: {
-      plan: plan.map((p) => ({ step: p.step.name, included: p.included, why: p.why })),
-      stack: {
-        changeSummary: preview.changeSummary,
-        changes: preview.changes.filter((c) => c.op !== "same"),
-      },
-      taskDefinitions: services,
-      image: image ?? null,
+      ...preview,
+      stack: { changeSummary: stack.changeSummary, changes: stack.changes },
+      hooks: planHooks(ctx),
     },
   });
 }

@@ -57,6 +57,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
       describe: "show engine output and causes",
     })
     .command(deployCommand(ctx))
+    .command((await import("./preview.ts")).previewCommand(ctx))
     .command(rollbackCommand(ctx))
     .command(statusCommand(ctx))
     .command(historyCommand(ctx))

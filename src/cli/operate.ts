@@ -1,6 +1,8 @@
 /** Operate commands: `gantry status`, `gantry history`, `gantry unlock`. */
+import os from "node:os";
 import type { Argv } from "yargs";
 import { parseEnvironmentName } from "../config/load.ts";
+import { runtimeActor } from "../config/runtime.ts";
 import { ENVIRONMENTS } from "../config/schema.ts";
 import { UsageError } from "../errors.ts";
 import type { CliContext } from "./context.ts";
@@ -111,7 +113,8 @@ export function historyCommand(ctx: CliContext) {
 export function unlockCommand(ctx: CliContext) {
   return {
     command: "unlock",
-    describe: "Remove an environment's deploy lock when its holder is gone (or with --force)",
+    describe:
+      "Remove an environment's deploy lock when its holder is gone (or with --force), recovering what it left half done",
     builder: (y: Argv<GlobalArgs>) =>
       envOption(y).option("force", {
         type: "boolean",
@@ -119,19 +122,55 @@ export function unlockCommand(ctx: CliContext) {
         describe: "even if the holder looks alive",
       }),
     handler: async (argv: GlobalArgs & { env: string; force: boolean }) => {
-      const { w, lock, reporter } = await wired(ctx, argv.env, argv);
+      const { w, reporter } = await wired(ctx, argv.env, argv);
       try {
-        const res = await lock.forceRelease(argv.force);
-        if (!res.released && res.holder) {
+        const { deployContext } = await import("../steps/wire.ts");
+        const { recoverAbandoned } = await import("../steps/recover.ts");
+        const { newDeploymentId } = await import("./deploy.ts");
+        const request = {
+          env: argv.env,
+          tag: "",
+          deploymentId: `unlock-${newDeploymentId()}`,
+          actor: runtimeActor(),
+          host: os.hostname(),
+          pid: process.pid,
+          startedAt: new Date().toISOString(),
+          skipSnapshot: true,
+          skipMigrations: true,
+        };
+        const recovery = deployContext(w, request, reporter, ctx.paths);
+        const taken = await recovery.lock.acquire(request, { force: argv.force });
+        if (!taken.acquired) {
+          const h = taken.holder;
           throw new UsageError(
-            `${argv.env} is locked by deployment ${res.holder.deploymentId} of ${res.holder.actor} on ${res.holder.host} (pid ${String(res.holder.pid)}), which looks alive`,
+            `${argv.env} is locked by deployment ${h.deploymentId} of ${h.actor} on ${h.host} (pid ${String(h.pid)}), which looks alive`,
             `wait for it; if you are sure it is gone: gantry unlock --env ${argv.env} --force`,
           );
         }
+        // Holding the lock ourselves, undo what a dead holder left half done, then free it.
+        let recovered;
+        try {
+          if (taken.tookOverFrom) {
+            if (taken.why === "forced") {
+              reporter.emit({
+                type: "warn",
+                message: `--force: treating deployment ${taken.tookOverFrom.deploymentId} as gone`,
+              });
+            }
+            recovered = await recoverAbandoned(recovery, taken.tookOverFrom, new AbortController().signal);
+          }
+        } finally {
+          await recovery.lock.release(taken.lock);
+        }
         reporter.emit({
           type: "result",
-          title: res.released ? `${argv.env} unlocked` : `${argv.env} was not locked`,
-          data: { released: res.released, holder: res.holder ?? null, why: res.why ?? null },
+          title: taken.tookOverFrom ? `${argv.env} unlocked` : `${argv.env} was not locked`,
+          data: {
+            released: taken.tookOverFrom !== undefined,
+            holder: taken.tookOverFrom ?? null,
+            why: taken.why ?? null,
+            recovery: recovered ?? null,
+          },
         });
       } finally {
         w.clients.destroy();

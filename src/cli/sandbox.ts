@@ -162,6 +162,10 @@ export function sandboxCommand(ctx: CliContext) {
               .positional("tag", { type: "string", demandOption: true })
               .option("kind", { type: "string", describe: `one of ${FAULT_KINDS.join(", ")}` })
               .option("alarm", { type: "string", describe: "alarm to flip for --kind alarm (default: all)" })
+              .option("delay-seconds", {
+                type: "number",
+                describe: "how long the health endpoint holds each answer, for --kind slow (default 1)",
+              })
               .option("clear", {
                 type: "boolean",
                 default: false,
@@ -184,6 +188,7 @@ export function sandboxCommand(ctx: CliContext) {
               tag,
               kind: argv.kind as FaultKind,
               ...(argv.alarm === undefined ? {} : { alarmName: argv.alarm }),
+              ...(argv.delaySeconds === undefined ? {} : { delaySeconds: argv.delaySeconds }),
             };
             await (await runningControl(ctx)).addFault(fault);
             ctx.reporter(argv).emit({ type: "result", title: "fault marked", data: fault });

@@ -66,6 +66,26 @@ export function validateConfig(
   if (!stack.success) throw describeIssue(file, PROJECT_NAME, stack.error.issues[0] as z.core.$ZodIssue);
   const gantry = gantryConfigSchema.safeParse(namespaces.gantry);
   if (!gantry.success) throw describeIssue(file, "gantry", gantry.error.issues[0] as z.core.$ZodIssue);
+  // Smoke checks name services of the stack (the base of their relative paths).
+  const services = stack.data.services.map((svc) => svc.name);
+  const smoke = gantry.data.smoke;
+  const named: [string | undefined, (string | number)[]][] = [
+    [smoke?.service, ["smoke", "service"]],
+    ...(smoke?.checks ?? []).map((c, i): [string | undefined, (string | number)[]] => [
+      c.service,
+      ["smoke", "checks", i, "service"],
+    ]),
+  ];
+  for (const [service, at] of named) {
+    if (service !== undefined && !services.includes(service)) {
+      throw describeIssue(file, "gantry", {
+        code: "custom",
+        path: at,
+        message: `"${service}" is not one of ${PROJECT_NAME}:services (${services.join(", ")})`,
+        input: service,
+      });
+    }
+  }
   const pulumiConfig = Object.fromEntries(
     Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
   );

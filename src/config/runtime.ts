@@ -3,6 +3,8 @@
  *
  * - `GANTRY_SANDBOX_DIR`: where the sandbox keeps its pid file, log, workspace and Pulumi state
  *   (default `<project>/.sandbox`). Tests and parallel checkouts point it elsewhere.
+ * - `GANTRY_CONFIG_DIR`: where `Pulumi.<env>.yaml` files are read from (default: the project folder).
+ *   Tests use it to deploy with their own config without touching the committed files.
  * - `GITHUB_ACTOR`, else `USER`: who deploys (recorded in the lock and the ledger).
  */
 import path from "node:path";
@@ -11,6 +13,8 @@ import { defaultSandboxDir, projectRoot, toolsDir } from "../tools/paths.ts";
 /** Folders gantry works in. */
 export interface EnvironmentPaths {
   readonly projectDir: string;
+  /** Folder of the `Pulumi.<env>.yaml` files. */
+  readonly configDir: string;
   readonly toolsDir: string;
   readonly sandboxDir: string;
 }
@@ -23,5 +27,6 @@ export function runtimeActor(env: NodeJS.ProcessEnv = process.env): string {
 /** The folders gantry works in, given the process environment. */
 export function runtimePaths(env: NodeJS.ProcessEnv = process.env): EnvironmentPaths {
   const sandboxDir = env.GANTRY_SANDBOX_DIR ? path.resolve(env.GANTRY_SANDBOX_DIR) : defaultSandboxDir;
-  return Object.freeze({ projectDir: projectRoot, toolsDir, sandboxDir });
+  const configDir = env.GANTRY_CONFIG_DIR ? path.resolve(env.GANTRY_CONFIG_DIR) : projectRoot;
+  return Object.freeze({ projectDir: projectRoot, configDir, toolsDir, sandboxDir });
 }

@@ -263,14 +263,123 @@ export const stackConfigSchema = z
     });
   });
 
+const envVarName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name such as SMOKE_TOKEN");
+
+/**
+ * A value read from gantry's own environment when a deploy starts (never written in the file):
+ * `{ fromEnv: "SMOKE_TOKEN", prefix: "Bearer " }`. Always treated as a secret: masked in all output.
+ */
+export const secretRefSchema = z.strictObject({
+  fromEnv: envVarName,
+  /** Text put before the value, e.g. `Bearer ` for an Authorization header. */
+  prefix: z.string().max(100).default(""),
+});
+/** A {@link secretRefSchema} value. */
+export type SecretRef = z.infer<typeof secretRefSchema>;
+
+const stringOrSecret = z.union([z.string(), secretRefSchema], {
+  error: "a string, or { fromEnv: VAR_NAME } to read a secret from the environment",
+});
+
+/** A command: a string (run by /bin/sh -c) or an argv list (run directly). */
+const commandLine = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)], {
+  error: 'a shell command string such as "npm run test:smoke", or an argv list',
+});
+
+/** A command gantry runs on this machine (smoke command, hooks), with its own environment. */
+export const commandConfigSchema = z.strictObject({
+  command: commandLine,
+  timeoutSeconds: z.number().int().min(1).max(7200).default(300),
+  /** Extra environment variables: plain strings, or secrets from gantry's environment. */
+  env: z
+    .record(envVarName, stringOrSecret)
+    .superRefine((env, ctx) => {
+      for (const key of Object.keys(env)) {
+        if (key.startsWith("GANTRY_") || key === "BASE_URL") {
+          ctx.addIssue({ code: "custom", path: [key], message: "GANTRY_* and BASE_URL are set by gantry" });
+        }
+      }
+    })
+    .default({}),
+});
+/** A {@link commandConfigSchema} value. */
+export type CommandConfig = z.infer<typeof commandConfigSchema>;
+
+const jsonScalar = z.union([z.string(), z.number(), z.boolean(), z.null()], {
+  error: "a string, number, boolean or null",
+});
+const httpStatus = z.number().int().min(100).max(599);
+
+/** One declarative HTTP smoke check. */
+export const httpCheckConfigSchema = z
+  .strictObject({
+    name: z.string().min(1).max(100).optional(),
+    /** Service whose URL is the base of `path` (default: `gantry:smoke.service`, else the first). */
+    service: name.optional(),
+    /** Path relative to the service's base URL (the origin of its health URL)... */
+    path: z.string().startsWith("/").optional(),
+    /** ...or an absolute URL. */
+    url: z.url({ protocol: /^https?$/, error: "an absolute http(s) URL" }).optional(),
+    method: z.enum(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]).default("GET"),
+    headers: z
+      .record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "an HTTP header name"), stringOrSecret)
+      .default({}),
+    /** JSON request body (sent with content-type application/json). */
+    body: z.json().optional(),
+    expectStatus: z.union([httpStatus, z.array(httpStatus).min(1)]).default(200),
+    /** Dotted JSON field → expected value; strings may use ${env}, ${tag} and ${deploymentId}. */
+    expectJson: z.record(z.string().min(1), jsonScalar).default({}),
+    maxLatencyMs: z.number().int().min(1).max(120_000).optional(),
+    /** Extra attempts after a failure, 1 s apart, while the bake window lasts. */
+    retries: z.number().int().min(0).max(100).default(0),
+  })
+  .refine((c) => (c.path === undefined) !== (c.url === undefined), {
+    path: ["path"],
+    error: "give exactly one of path (relative to the service's URL) or url",
+  });
+/** A {@link httpCheckConfigSchema} value. */
+export type HttpCheckConfig = z.infer<typeof httpCheckConfigSchema>;
+
+/** The smoke gate: HTTP checks and/or a command, run after the rollout completes, within the bake. */
+export const smokeConfigSchema = z
+  .strictObject({
+    /** The service whose base URL is BASE_URL and the base of relative paths (default: the first). */
+    service: name.optional(),
+    checks: z.array(httpCheckConfigSchema).max(50).default([]),
+    command: commandConfigSchema.optional(),
+  })
+  .refine((s) => s.checks.length > 0 || s.command !== undefined, {
+    error: "give checks, a command, or both",
+  });
+/** A {@link smokeConfigSchema} value. */
+export type SmokeConfig = z.infer<typeof smokeConfigSchema>;
+
+/** Commands run at fixed moments of a deploy (README "Smoke tests and hooks"). */
+export const hooksConfigSchema = z.strictObject({
+  /** After preflight, before the stack update; a failure aborts with nothing changed (exit 1). */
+  preDeploy: commandConfigSchema.optional(),
+  /** After the gates passed; `onError: fail` rolls the release back, `warn` only reports. */
+  postDeploy: commandConfigSchema.extend({ onError: z.enum(["fail", "warn"]).default("fail") }).optional(),
+  /** After a failed deploy was rolled back and verified. */
+  onRollback: commandConfigSchema.optional(),
+  /** After any deploy that did not succeed (failed, rolled back or interrupted). */
+  onFailure: commandConfigSchema.optional(),
+});
+/** Names of the hooks. */
+export type HookName = keyof z.infer<typeof hooksConfigSchema>;
+
 /** Keys of the orchestrator (namespace `gantry:`). */
 export const gantryConfigSchema = z.strictObject({
   snapshot: z
     .strictObject({
       enabled: z.boolean().default(false),
       retention: z.number().int().min(0).max(100).default(5),
+      /** Deadline for the snapshot to become available (large databases take long). */
+      timeoutSeconds: z.number().int().min(1).max(86_400).default(3600),
     })
-    .default({ enabled: false, retention: 5 }),
+    .default({ enabled: false, retention: 5, timeoutSeconds: 3600 }),
   migration: z
     .strictObject({
       command: z.array(z.string().min(1)).min(1).optional(),
@@ -284,6 +393,8 @@ export const gantryConfigSchema = z.strictObject({
   alarms: z.array(z.string().min(1)).default([]),
   deployTimeoutSeconds: z.number().int().min(30).max(14_400).default(1800),
   approvalRequired: z.boolean().default(false),
+  smoke: smokeConfigSchema.optional(),
+  hooks: hooksConfigSchema.default({}),
 });
 
 /** The validated, frozen configuration of one environment. */

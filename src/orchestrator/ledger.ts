@@ -4,6 +4,42 @@
  */
 import type { StorePort } from "../aws/ports.ts";
 
+/** A command gantry ran for a deploy (a hook, the smoke command), as the record keeps it. */
+export interface CommandRecord {
+  /** The hook's name (`preDeploy`, …) or `smoke`. */
+  readonly name: string;
+  /** The command as configured (secrets masked). */
+  readonly command: string;
+  /** `warned`: it failed, and its setting says to only warn (postDeploy `onError: warn`). */
+  readonly status: "succeeded" | "failed" | "warned";
+  /** null: it did not exit by itself (timed out, interrupted) or could not start. */
+  readonly exitCode: number | null;
+  readonly timedOut: boolean;
+  readonly durationMs: number;
+  /** Its last lines of output (stdout and stderr interleaved), secrets masked. */
+  readonly tail: readonly string[];
+}
+
+/** One declarative HTTP smoke check, as the record keeps it. */
+export interface SmokeCheckRecord {
+  readonly name: string;
+  readonly method: string;
+  readonly url: string;
+  readonly status: "passed" | "failed";
+  readonly attempts: number;
+  /** Of the last attempt; null when nothing answered. */
+  readonly httpStatus: number | null;
+  readonly latencyMs: number | null;
+  readonly detail: string;
+}
+
+/** The smoke gate of a deployment: skipped (`--skip-smoke`) or what ran. */
+export interface SmokeRecord {
+  readonly skipped: boolean;
+  readonly checks: readonly SmokeCheckRecord[];
+  readonly command?: CommandRecord;
+}
+
 /** The final record of a deployment (DESIGN.md "Contracts"). */
 export interface DeploymentRecord {
   readonly id: string;
@@ -24,6 +60,10 @@ export interface DeploymentRecord {
     readonly durationMs: number;
     readonly detail?: string;
   }[];
+  /** The smoke gate, when one is configured or `--skip-smoke` was given. */
+  readonly smoke?: SmokeRecord;
+  /** The hooks that ran, in order. */
+  readonly hooks?: readonly CommandRecord[];
 }
 
 const MAX_TIME = 9_999_999_999_999;

@@ -83,19 +83,25 @@ export class DeployLock {
     return current ? { holder: JSON.parse(current.body) as LockHolder, etag: current.etag } : undefined;
   }
 
-  /** Take the lock, or say who has it. Takes over a stale lock atomically (If-Match on its version). */
-  async acquire(who: Omit<LockHolder, "leaseUntil">): Promise<AcquireResult> {
+  /**
+   * Take the lock, or say who has it. Takes over a stale lock atomically (If-Match on its version);
+   * `force` (`gantry unlock --force`) takes it over even from a holder that looks alive.
+   */
+  async acquire(
+    who: Omit<LockHolder, "leaseUntil">,
+    options: { force?: boolean } = {},
+  ): Promise<AcquireResult> {
     const mine = this.withLease(who);
     const created = await this.store.putIfAbsent(this.key, JSON.stringify(mine));
     if (created !== "exists") return { acquired: true, lock: { holder: mine, etag: created.etag } };
     const current = await this.holder();
-    if (!current) return this.acquire(who); // released between our two calls
-    const why = this.stale(current.holder);
+    if (!current) return this.acquire(who, options); // released between our two calls
+    const why = this.stale(current.holder) ?? (options.force ? "forced" : undefined);
     if (!why) return { acquired: false, holder: current.holder };
     const replaced = await this.store.putIfMatch(this.key, JSON.stringify(mine), current.etag);
     if (replaced === "changed") {
       const now = await this.holder();
-      return now ? { acquired: false, holder: now.holder } : this.acquire(who);
+      return now ? { acquired: false, holder: now.holder } : this.acquire(who, options);
     }
     return { acquired: true, lock: { holder: mine, etag: replaced.etag }, tookOverFrom: current.holder, why };
   }
@@ -107,21 +113,17 @@ export class DeployLock {
     return res === "changed" ? undefined : { holder, etag: res.etag };
   }
 
-  /** Release a held lock; false if it was no longer ours. */
-  release(lock: HeldLock): Promise<boolean> {
-    return this.store.deleteIfMatch(this.key, lock.etag);
-  }
-
   /**
-   * Remove the lock whoever holds it (`gantry unlock`). Without `force`, refuses (returns the
-   * holder) while the holder is alive and its lease valid.
+   * Release a held lock; false if it was no longer ours. A renewal of ours that was still in flight
+   * may have changed the lock's version: then the lock is released if it still names this holder.
    */
-  async forceRelease(force: boolean): Promise<{ released: boolean; holder?: LockHolder; why?: string }> {
+  async release(lock: HeldLock): Promise<boolean> {
+    if (await this.store.deleteIfMatch(this.key, lock.etag)) return true;
     const current = await this.holder();
-    if (!current) return { released: false };
-    const why = this.stale(current.holder);
-    if (!why && !force) return { released: false, holder: current.holder };
-    const released = await this.store.deleteIfMatch(this.key, current.etag);
-    return { released, holder: current.holder, why: why ?? "forced" };
+    const ours =
+      current?.holder.deploymentId === lock.holder.deploymentId &&
+      current.holder.host === lock.holder.host &&
+      current.holder.pid === lock.holder.pid;
+    return ours ? this.store.deleteIfMatch(this.key, current.etag) : false;
   }
 }

@@ -23,7 +23,8 @@ export interface StepRecord {
 
 /** Hooks for the journal and the reporter. */
 export interface RunnerObserver {
-  onStepStart?(name: string): void;
+  /** Awaited before the step runs (so a journal can make "started" durable first); a throw fails the step. */
+  onStepStart?(name: string): void | Promise<void>;
   onStepEnd?(record: StepRecord): void;
 }
 
@@ -58,8 +59,8 @@ export async function runSteps<C>(
 
   for (const step of steps) {
     const startedAt = new Date();
-    options.observer?.onStepStart?.(step.name);
     try {
+      await options.observer?.onStepStart?.(step.name);
       if (signal.aborted) throw signal.reason;
       const output = await step.run(ctx, signal);
       record({

@@ -86,6 +86,12 @@ export function maskingReporter(inner: Reporter, masker: SecretMasker): Reporter
         case "engine":
           inner.emit({ ...event, line: masker.redact(event.line) });
           break;
+        case "step-start":
+          inner.emit(event);
+          break;
+        case "step-end":
+          inner.emit(event.detail === undefined ? event : { ...event, detail: masker.redact(event.detail) });
+          break;
         case "result":
           inner.emit({ ...event, title: masker.redact(event.title), data: masker.redactValue(event.data) });
           break;

@@ -9,6 +9,15 @@ export type ReportEvent =
   | { readonly type: "warn"; readonly message: string }
   | { readonly type: "progress"; readonly message: string }
   | { readonly type: "engine"; readonly line: string }
+  | { readonly type: "step-start"; readonly name: string }
+  | {
+      readonly type: "step-end";
+      readonly name: string;
+      /** succeeded | failed | skipped | undone | undo_failed */
+      readonly status: string;
+      readonly durationMs: number;
+      readonly detail?: string | undefined;
+    }
   | { readonly type: "result"; readonly title: string; readonly data: unknown };
 
 /** Sink of {@link ReportEvent}s. */
@@ -53,11 +62,28 @@ export class TerminalReporter implements Reporter {
       case "engine":
         if (this.verbose) this.streams.err.write(event.line.endsWith("\n") ? event.line : `${event.line}\n`);
         break;
+      case "step-start":
+        this.streams.err.write(`${t}  … ${event.name}…\n`);
+        break;
+      case "step-end":
+        this.streams.err.write(`${t}  ${stepOutcomeOk(event.status) ? "" : "warning: "}${stepLine(event)}\n`);
+        break;
       case "result":
         this.streams.out.write(`${event.title}\n${JSON.stringify(event.data, null, 2)}\n`);
         break;
     }
   }
+}
+
+/** Whether a step status is a good outcome (an undo that worked is one). */
+export function stepOutcomeOk(status: string): boolean {
+  return status === "succeeded" || status === "undone" || status === "skipped";
+}
+
+/** `release succeeded in 1.2 s: detail` */
+export function stepLine(event: Extract<ReportEvent, { type: "step-end" }>): string {
+  const detail = event.detail ? `: ${event.detail}` : "";
+  return `${event.name} ${event.status} in ${(event.durationMs / 1000).toFixed(1)} s${detail}`;
 }
 
 /** Machine host (`--json`): only results, one JSON document per line on stdout; the rest on stderr. */
@@ -71,5 +97,7 @@ export class JsonReporter implements Reporter {
   emit(event: ReportEvent): void {
     if (event.type === "result") this.streams.out.write(`${JSON.stringify(event.data)}\n`);
     else if (event.type === "warn") this.streams.err.write(`warning: ${event.message}\n`);
+    else if (event.type === "step-end" && !stepOutcomeOk(event.status))
+      this.streams.err.write(`warning: ${stepLine(event)}\n`);
   }
 }

@@ -5,7 +5,7 @@
 import { oneLine, SandboxError } from "../errors.ts";
 
 /** Kinds of fault an image tag can carry (sandbox/SPEC.md). */
-export const FAULT_KINDS = ["migration", "rollout", "health", "wrong-version", "alarm"] as const;
+export const FAULT_KINDS = ["migration", "rollout", "health", "wrong-version", "alarm", "slow"] as const;
 /** One of {@link FAULT_KINDS}. */
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -38,6 +38,8 @@ export interface Fault {
   tag: string;
   kind: FaultKind;
   alarmName?: string;
+  /** `slow` only: how long the health endpoint holds each answer (default 1 s; SPEC R22b). */
+  delaySeconds?: number;
 }
 
 /** Typed HTTP client of one running sandbox. */

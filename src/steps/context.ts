@@ -12,10 +12,14 @@ import type {
   RdsPort,
   ResolvedImage,
 } from "../aws/ports.ts";
+import type { ResolvedSecrets } from "../config/secrets.ts";
 import type { EnvironmentConfig } from "../config/schema.ts";
 import { GantryError } from "../errors.ts";
+import type { Journal } from "../orchestrator/journal.ts";
+import type { CommandRecord, Ledger, SmokeRecord } from "../orchestrator/ledger.ts";
 import type { DeployLock, HeldLock } from "../orchestrator/lock.ts";
 import type { StackPort } from "../pulumi/stack.ts";
+import type { SecretMasker } from "../reporting/mask.ts";
 import type { Reporter } from "../reporting/reporter.ts";
 import type { EnvironmentOutputs } from "../stacks/outputs.ts";
 
@@ -43,6 +47,10 @@ export interface DeployRequest {
   readonly skipMigrations: boolean;
   /** Rollbacks: the digest the target ran; the tag must still point at it. */
   readonly expectedDigest?: string;
+  /** `--plan FILE`: the stack update applies exactly this plan saved by `gantry preview --save-plan`. */
+  readonly planFile?: string;
+  /** `--skip-smoke`: the smoke gate does not run (recorded in the ledger). */
+  readonly skipSmoke?: boolean;
 }
 
 /** What one service looked like before the release and what the release made of it. */
@@ -68,6 +76,10 @@ export interface DeployFacts {
   releases: ServiceRelease[];
   /** Human-readable lines for the final summary (e.g. the snapshot restore command). */
   notes: string[];
+  /** What the smoke gate did (src/steps/smoke.ts). */
+  smoke?: SmokeRecord;
+  /** Hooks that ran so far (src/steps/hooks.ts). */
+  hooks?: CommandRecord[];
 }
 
 /** Timings, injectable so tests run fast. */
@@ -89,9 +101,20 @@ export interface DeployContext {
   readonly ports: DeployPorts;
   readonly stack: StackPort;
   readonly lock: DeployLock;
+  /** This deployment's journal; steps add checkpoints before they change something. */
+  readonly journal: Journal;
+  /** The environment's deploy history (shared store). */
+  readonly ledger: Ledger;
   readonly reporter: Reporter;
   readonly timing: DeployTiming;
   readonly facts: DeployFacts;
+  /**
+   * The run's secret masker (src/cli/context.ts): output of hooks and the smoke command is
+   * redacted with it before it is reported or kept. Without one, only {@link secrets} are masked.
+   */
+  readonly masker?: SecretMasker;
+  /** The `fromEnv` values of the smoke gate and the hooks (src/config/secrets.ts). */
+  readonly secrets?: ResolvedSecrets;
 }
 
 /** A step failed on purpose (a gate, a migration, a lock): code, hint, and the detail for the journal. */
@@ -117,4 +140,12 @@ export function imageOf(ctx: DeployContext): ResolvedImage {
     });
   }
   return ctx.facts.image;
+}
+
+/**
+ * Record facts recovery will need (e.g. the task definitions a release replaces) before changing
+ * anything; durable when it resolves.
+ */
+export function checkpoint(ctx: DeployContext, step: string, data: unknown): Promise<void> {
+  return ctx.journal.append({ event: "checkpoint", step, data });
 }

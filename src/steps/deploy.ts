@@ -5,10 +5,10 @@
  */
 import { containerVersion } from "../aws/ecs.ts";
 import { oneLine } from "../errors.ts";
-import type { Journal } from "../orchestrator/journal.ts";
-import type { DeploymentRecord, Ledger } from "../orchestrator/ledger.ts";
+import type { DeploymentRecord } from "../orchestrator/ledger.ts";
 import { runSteps, type RunOutcome, type StepRecord } from "../orchestrator/runner.ts";
 import type { DeployContext } from "./context.ts";
+import { runFinishHooks } from "./hooks.ts";
 import { planDeploy, type PlannedStep } from "./plan.ts";
 import { LockHeldError } from "./preflight.ts";
 
@@ -77,8 +77,6 @@ async function runningVersion(
 export async function runDeploy(
   ctx: DeployContext,
   deps: {
-    ledger: Ledger;
-    journal: Journal;
     signal: AbortSignal;
     leaseRenewMs?: number;
     /** Default: {@link planDeploy}. */
@@ -88,7 +86,7 @@ export async function runDeploy(
   const started = Date.now();
   const { request, reporter } = ctx;
   const plan = deps.plan ?? planDeploy(ctx);
-  await deps.journal.append({
+  await ctx.journal.append({
     event: "begin",
     data: { request, plan: plan.map((p) => ({ step: p.step.name, included: p.included })) },
   });
@@ -97,7 +95,8 @@ export async function runDeploy(
   const heartbeat = setInterval(() => {
     const held = ctx.facts.lock;
     if (!held) return;
-    ctx.lock.renew(held).then(
+    // A renewal still in flight at the finish is harmless: release() follows the lock's new version.
+    void ctx.lock.renew(held).then(
       (renewed) => {
         if (renewed) ctx.facts.lock = renewed;
         else reporter.emit({ type: "warn", message: "the deploy lock was taken over by someone else" });
@@ -117,16 +116,20 @@ export async function runDeploy(
         signal: deps.signal,
         observer: {
           onStepStart: (name) => {
-            reporter.emit({ type: "progress", message: `${name}…` });
-            void deps.journal.append({ event: "step-start", step: name });
+            reporter.emit({ type: "step-start", name });
+            // Durable before the step runs: recovery after a SIGKILL knows what was in flight.
+            return ctx.journal.append({ event: "step-start", step: name });
           },
           onStepEnd: (r) => {
             const detail = detailOf(r);
             reporter.emit({
-              type: r.status === "succeeded" || r.status === "undone" ? "info" : "warn",
-              message: `${r.name} ${r.status} in ${(r.durationMs / 1000).toFixed(1)} s${detail ? `: ${detail}` : ""}`,
+              type: "step-end",
+              name: r.name,
+              status: r.status,
+              durationMs: r.durationMs,
+              detail,
             });
-            void deps.journal.append({
+            void ctx.journal.append({
               event: "step-end",
               step: r.name,
               status: r.status,
@@ -151,8 +154,10 @@ export async function runDeploy(
     if (!verified)
       reporter.emit({ type: "warn", message: "the gates passed but ECS no longer runs the release" });
   } else if (deps.signal.aborted) {
-    status = "aborted";
-    exitCode = DEPLOY_EXIT.interrupted;
+    // Interrupted: "cancelled cleanly" only if nothing was released or the rollback verified.
+    const clean = !released || (outcome.undone && (await servicesOn(ctx, "previous")));
+    status = clean ? "aborted" : "failed";
+    exitCode = clean ? DEPLOY_EXIT.interrupted : DEPLOY_EXIT.rollbackUnverified;
   } else if (outcome.error instanceof LockHeldError) {
     status = "failed";
     exitCode = DEPLOY_EXIT.locked;
@@ -166,10 +171,24 @@ export async function runDeploy(
   }
 
   if (ctx.facts.lock) {
-    await ctx.lock.release(ctx.facts.lock).catch((err: unknown) => {
+    const freed = await ctx.lock.release(ctx.facts.lock).catch((err: unknown) => {
       reporter.emit({ type: "warn", message: `could not release the deploy lock: ${oneLine(err)}` });
+      return true;
     });
+    if (!freed) {
+      reporter.emit({
+        type: "warn",
+        message: `the deploy lock was no longer ours to release; check: gantry status --env ${request.env}`,
+      });
+    }
     delete ctx.facts.lock;
+  }
+
+  // The end's hooks (onRollback, onFailure) get the status; a refused deploy (lock held) runs none.
+  if (exitCode !== DEPLOY_EXIT.locked) {
+    await runFinishHooks(ctx, status).catch((err: unknown) => {
+      reporter.emit({ type: "warn", message: `could not run the ${status} hooks: ${oneLine(err)}` });
+    });
   }
 
   const first = ctx.facts.releases[0];
@@ -193,13 +212,19 @@ export async function runDeploy(
       durationMs: s.durationMs,
       ...(detailOf(s) ? { detail: detailOf(s) } : {}),
     })),
+    ...(request.skipSmoke === true
+      ? { smoke: { skipped: true, checks: [] } }
+      : ctx.facts.smoke
+        ? { smoke: ctx.facts.smoke }
+        : {}),
+    ...(ctx.facts.hooks?.length ? { hooks: ctx.facts.hooks } : {}),
   };
   // A refused deploy (lock held) changed nothing and is not history.
   if (exitCode !== DEPLOY_EXIT.locked) {
-    await deps.ledger.append(record).catch((err: unknown) => {
+    await ctx.ledger.append(record).catch((err: unknown) => {
       reporter.emit({ type: "warn", message: `could not append to the ledger: ${oneLine(err)}` });
     });
   }
-  await deps.journal.append({ event: "finish", status, data: { exitCode } });
+  await ctx.journal.append({ event: "finish", status, data: { exitCode } });
   return { exitCode, record, ...(outcome.ok ? {} : { error: outcome.error }) };
 }

@@ -35,7 +35,7 @@ export async function openEnvironment(
   /** Already loaded by the caller; read from Pulumi.<env>.yaml otherwise. */
   loaded?: EnvironmentConfig,
 ): Promise<OpenedEnvironment> {
-  const config = loaded ?? (await loadEnvironmentConfig(paths.projectDir, env));
+  const config = loaded ?? (await loadEnvironmentConfig(paths.configDir, env));
   const log = (message: string): void => {
     reporter.emit({ type: "progress", message });
   };

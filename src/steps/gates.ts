@@ -1,10 +1,12 @@
 /**
  * gates: watch the released deployments until ECS reports them COMPLETED with healthy new targets
  * and no new alarm, then for the bake window with the HTTP health gate (200 and the deployed
- * version) added. Any failure fails the step, which unwinds into the verified rollback.
+ * version) added, while the smoke gate (src/steps/smoke.ts) runs alongside. Any failure fails the
+ * step (and stops the other watch), which unwinds into the verified rollback.
  */
 import type { Step } from "../orchestrator/runner.ts";
 import { type DeployContext, outputsOf, StepError } from "./context.ts";
+import { runSmoke } from "./smoke.ts";
 import { watch, type Watched } from "./watch.ts";
 
 export const gatesStep: Step<DeployContext, void> = {
@@ -32,13 +34,32 @@ export const gatesStep: Step<DeployContext, void> = {
     );
     if (!rollout.ok) throw gateError(rollout);
     const bakeMs = ctx.config.gantry.bakeSeconds * 1000;
-    const bake = await watch(
-      ctx,
-      outputs,
-      watched,
-      { name: "bake", untilPass: false, durationMs: bakeMs, health: true, alarmsFatal: true },
-      signal,
-    );
+    // The bake and the smoke gate run together; the first to fail stops the other.
+    const both = new AbortController();
+    const stopBoth = (): void => {
+      both.abort(signal.reason);
+    };
+    signal.addEventListener("abort", stopBoth, { once: true });
+    const [bake, smoke] = await Promise.all([
+      watch(
+        ctx,
+        outputs,
+        watched,
+        { name: "bake", untilPass: false, durationMs: bakeMs, health: true, alarmsFatal: true },
+        both.signal,
+      ).then((r) => {
+        if (!r.ok) both.abort();
+        return r;
+      }),
+      runSmoke(ctx, outputs, Date.now() + bakeMs, both.signal).then((r) => {
+        if (!r.ok) both.abort();
+        return r;
+      }),
+    ]).finally(() => {
+      signal.removeEventListener("abort", stopBoth);
+    });
+    if (!bake.ok && (!bake.aborted || signal.aborted)) throw gateError(bake);
+    if (!smoke.ok) throw smoke.error;
     if (!bake.ok) throw gateError(bake);
     ctx.reporter.emit({ type: "info", message: `gates passed: ${bake.detail}` });
   },

@@ -9,7 +9,7 @@ import { nextRevision } from "../aws/ecs.ts";
 import type { TaskState } from "../aws/ports.ts";
 import { poll } from "../checks/poll.ts";
 import type { Step } from "../orchestrator/runner.ts";
-import { type DeployContext, imageOf, outputsOf, StepError } from "./context.ts";
+import { checkpoint, type DeployContext, imageOf, outputsOf, StepError } from "./context.ts";
 
 /** Whether this deploy runs a migration (a command configured, unless --skip-migrations). */
 export function migrationWanted(ctx: DeployContext): boolean {
@@ -55,6 +55,7 @@ export const migrateStep: Step<DeployContext, void> = {
       securityGroups,
       startedBy: `gantry/${request.deploymentId}`,
     });
+    await checkpoint(ctx, "migrate", { cluster: outputs.clusterName, taskArn });
     reporter.emit({
       type: "info",
       message: `migration task ${taskArn.split("/").at(-1) ?? taskArn}: ${command.join(" ")}`,

@@ -5,9 +5,11 @@
 import type { Step } from "../orchestrator/runner.ts";
 import type { DeployContext } from "./context.ts";
 import { gatesStep } from "./gates.ts";
+import { planHooks, postDeployStep, preDeployStep } from "./hooks.ts";
 import { migrateStep, migrationWanted } from "./migrate.ts";
 import { preflight } from "./preflight.ts";
 import { releaseStep } from "./release.ts";
+import { smokeSummary } from "./smoke.ts";
 import { snapshotStep, snapshotWanted } from "./snapshot.ts";
 import { stackStep } from "./stack.ts";
 
@@ -18,14 +20,34 @@ export interface PlannedStep {
   readonly why: string;
 }
 
-/** The deploy plan: preflight → stack → snapshot → migrate → release → gates (undo: rollback). */
+/**
+ * The deploy plan: preflight → [preDeploy hook] → stack → snapshot → migrate → release → gates
+ * (with the smoke gate) → [postDeploy hook]; the release's undo is the verified rollback. The
+ * onRollback/onFailure hooks run at the finish (see {@link planHooks}).
+ */
 export function planDeploy(ctx: Pick<DeployContext, "config" | "request">): PlannedStep[] {
   const c = ctx as DeployContext;
   const snapshot = snapshotWanted(c);
   const migrate = migrationWanted(c);
+  const hooks = new Map(
+    planHooks(ctx).map((h) => [
+      h.hook,
+      `hook: ${h.command} (timeout ${String(h.timeoutSeconds)} s), ${h.when}`,
+    ]),
+  );
+  const smoke = smokeSummary(ctx);
   return [
     { step: preflight, included: true, why: "image → digest, no deployment in progress, lock" },
-    { step: stackStep, included: true, why: "pulumi up of the environment's stack" },
+    ...(hooks.has("preDeploy")
+      ? [{ step: preDeployStep, included: true, why: hooks.get("preDeploy") ?? "" }]
+      : []),
+    {
+      step: stackStep,
+      included: true,
+      why: ctx.request.planFile
+        ? `pulumi up of the environment's stack, constrained to the saved plan ${ctx.request.planFile} (--plan)`
+        : "pulumi up of the environment's stack",
+    },
     {
       step: snapshotStep,
       included: snapshot,
@@ -52,8 +74,11 @@ export function planDeploy(ctx: Pick<DeployContext, "config" | "request">): Plan
     {
       step: gatesStep,
       included: true,
-      why: `rollout COMPLETED, targets, health + version, alarms; bake ${String(ctx.config.gantry.bakeSeconds)} s`,
+      why: `rollout COMPLETED, targets, health + version, alarms; bake ${String(ctx.config.gantry.bakeSeconds)} s${smoke ? `; ${smoke}` : ""}`,
     },
+    ...(hooks.has("postDeploy")
+      ? [{ step: postDeployStep, included: true, why: hooks.get("postDeploy") ?? "" }]
+      : []),
   ];
 }
 

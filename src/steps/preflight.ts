@@ -4,14 +4,15 @@
  * not ignored), and the environment's deploy lock is ours. Its undo releases the lock.
  */
 import type { Step } from "../orchestrator/runner.ts";
-import { type DeployContext, StepError } from "./context.ts";
+import { checkpoint, type DeployContext, StepError } from "./context.ts";
+import { recoverAbandoned } from "./recover.ts";
 
 /** Refusal because another deploy holds the lock (exit code 5). */
 export class LockHeldError extends StepError {}
 
 export const preflight: Step<DeployContext, void> = {
   name: "preflight",
-  async run(ctx) {
+  async run(ctx, signal) {
     const { request, reporter } = ctx;
     // The lock first, so a second deploy is refused at once.
     const acquired = await ctx.lock.acquire({
@@ -41,6 +42,8 @@ export const preflight: Step<DeployContext, void> = {
     }
     ctx.facts.lock = acquired.lock;
     try {
+      // A holder that died mid-deploy left a journal: undo what it started before checking anything.
+      if (acquired.tookOverFrom) await recoverAbandoned(ctx, acquired.tookOverFrom, signal);
       await checks(ctx);
     } catch (err) {
       await ctx.lock.release(acquired.lock);
@@ -76,6 +79,7 @@ async function checks(ctx: DeployContext): Promise<void> {
     );
   }
   ctx.facts.image = image;
+  await checkpoint(ctx, "preflight", { image });
   reporter.emit({ type: "info", message: `${repository}:${request.tag} → ${image.digest}` });
 
   // An existing stack tells which services to check; a first deploy has none yet.

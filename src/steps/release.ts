@@ -7,16 +7,29 @@
  * on it with the previous version.
  */
 import { containerVersion, nextRevision } from "../aws/ecs.ts";
+import { oneLine } from "../errors.ts";
 import type { Step } from "../orchestrator/runner.ts";
 import type { ServiceOutputs } from "../stacks/outputs.ts";
-import { type DeployContext, imageOf, outputsOf, type ServiceRelease, StepError } from "./context.ts";
+import {
+  checkpoint,
+  type DeployContext,
+  imageOf,
+  outputsOf,
+  type ServiceRelease,
+  StepError,
+} from "./context.ts";
 import { watch, type Watched } from "./watch.ts";
 
 /** How many services are released at once. */
 const PARALLEL = 4;
 
+/** Run `fn` over `items`, PARALLEL at a time; every started call settles before the first error is thrown. */
 async function inBatches<T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> {
-  for (let i = 0; i < items.length; i += PARALLEL) await Promise.all(items.slice(i, i + PARALLEL).map(fn));
+  for (let i = 0; i < items.length; i += PARALLEL) {
+    const settled = await Promise.allSettled(items.slice(i, i + PARALLEL).map(fn));
+    const failed = settled.find((r) => r.status === "rejected");
+    if (failed) throw failed.reason;
+  }
 }
 
 async function releaseOne(ctx: DeployContext, svc: ServiceOutputs): Promise<void> {
@@ -45,11 +58,14 @@ async function releaseOne(ctx: DeployContext, svc: ServiceOutputs): Promise<void
   release.newTaskDefinition = await ports.ecs.registerTaskDefinition(
     nextRevision(latest, svc.containerName, imageOf(ctx).imageUri, request.tag),
   );
+  // Durable before the service changes: a crash from here on is recovered from this record.
+  await checkpoint(ctx, "release", { releases: ctx.facts.releases });
   release.deploymentId = await ports.ecs.updateService(
     outputs.clusterName,
     svc.serviceName,
     release.newTaskDefinition,
   );
+  await checkpoint(ctx, "release", { releases: ctx.facts.releases });
   reporter.emit({
     type: "info",
     message: `${svc.serviceName}: ${release.previousTag} → ${request.tag} (${release.newTaskDefinition.split("/").at(-1) ?? ""}, deployment ${release.deploymentId})`,
@@ -89,7 +105,22 @@ async function revertOne(ctx: DeployContext, release: ServiceRelease): Promise<W
 export const releaseStep: Step<DeployContext, void> = {
   name: "release",
   async run(ctx) {
-    await inBatches(outputsOf(ctx).services, (svc) => releaseOne(ctx, svc));
+    try {
+      await inBatches(outputsOf(ctx).services, (svc) => releaseOne(ctx, svc));
+    } catch (err) {
+      // Part of the release went out (e.g. UpdateService failed for one service of two): the
+      // runner only undoes steps that succeeded, so this step rolls back what it started itself
+      // (like the runner's undos, even after an abort). The deploy's finish verifies the result.
+      if (ctx.facts.releases.some((r) => r.deploymentId !== undefined)) {
+        await releaseStep.undo?.(ctx, undefined, new AbortController().signal).catch((undoErr: unknown) => {
+          ctx.reporter.emit({
+            type: "warn",
+            message: `rollback of the partial release: ${oneLine(undoErr)}`,
+          });
+        });
+      }
+      throw err;
+    }
   },
   async undo(ctx, _output, signal) {
     const watched: Watched[] = [];

@@ -6,7 +6,7 @@
 import { poll } from "../checks/poll.ts";
 import type { SnapshotState } from "../aws/ports.ts";
 import type { Step } from "../orchestrator/runner.ts";
-import { type DeployContext, outputsOf, StepError } from "./context.ts";
+import { checkpoint, type DeployContext, outputsOf, StepError } from "./context.ts";
 
 /** Tag that marks gantry's pre-deploy snapshots (only these are ever pruned). */
 export const PRE_DEPLOY_TAG = "gantry:pre-deploy";
@@ -31,6 +31,7 @@ export const snapshotStep: Step<DeployContext, void> = {
     const { request, ports, reporter, timing } = ctx;
     const instance = outputsOf(ctx).database.instanceId;
     const id = snapshotId(request.env, request.deploymentId);
+    await checkpoint(ctx, "snapshot", { snapshotId: id });
     await ports.rds.createSnapshot(instance, id, {
       [PRE_DEPLOY_TAG]: "true",
       "gantry:env": request.env,
@@ -75,10 +76,11 @@ export const snapshotStep: Step<DeployContext, void> = {
       `pre-deploy snapshot ${id}; restore with: aws rds restore-db-instance-from-db-snapshot --db-snapshot-identifier ${id} --db-instance-identifier ${instance}-restored`,
     );
     const retention = ctx.config.gantry.snapshot.retention;
-    const ours = (await ports.rds.listSnapshots(instance)).filter(
-      (s) => s.tags[PRE_DEPLOY_TAG] === "true" && s.tags["gantry:env"] === request.env,
+    // Retention counts this deploy's snapshot, which is never pruned (it is the restore point).
+    const older = (await ports.rds.listSnapshots(instance)).filter(
+      (s) => s.tags[PRE_DEPLOY_TAG] === "true" && s.tags["gantry:env"] === request.env && s.id !== id,
     );
-    for (const old of ours.slice(retention)) {
+    for (const old of older.slice(Math.max(0, retention - 1))) {
       await ports.rds.deleteSnapshot(old.id);
       reporter.emit({
         type: "info",

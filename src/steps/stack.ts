@@ -5,9 +5,20 @@ import type { DeployContext } from "./context.ts";
 export const stackStep: Step<DeployContext, void> = {
   name: "stack",
   async run(ctx, signal) {
-    const res = await ctx.stack.up((text) => {
-      for (const line of text.split("\n")) if (line.trim()) ctx.reporter.emit({ type: "engine", line });
-    }, signal);
+    const planFile = ctx.request.planFile;
+    if (planFile !== undefined) {
+      ctx.reporter.emit({
+        type: "info",
+        message: `stack ${ctx.stack.name}: applying the saved plan ${planFile}`,
+      });
+    }
+    const res = await ctx.stack.up(
+      (text) => {
+        for (const line of text.split("\n")) if (line.trim()) ctx.reporter.emit({ type: "engine", line });
+      },
+      signal,
+      planFile !== undefined ? { plan: planFile } : {},
+    );
     ctx.facts.outputs = res.outputs;
     const changed = Object.entries(res.changeSummary)
       .filter(([op]) => op !== "same")

@@ -3,6 +3,7 @@
  * (src/steps/environment.ts), SDK clients built once (the sandbox's endpoint for --env sandbox,
  * the default credential chain otherwise), the adapters, and the shared store of lock and ledger.
  */
+import path from "node:path";
 import { CreateBucketCommand, HeadBucketCommand } from "@aws-sdk/client-s3";
 import { createAwsClients, type AwsClients } from "../aws/clients.ts";
 import { AlarmAdapter } from "../aws/cloudwatch.ts";
@@ -19,8 +20,11 @@ import { loadEnvironmentConfig } from "../config/load.ts";
 import type { EnvironmentPaths } from "../config/runtime.ts";
 import type { EnvironmentName } from "../config/schema.ts";
 import { ConfigError } from "../errors.ts";
+import { Journal } from "../orchestrator/journal.ts";
+import { Ledger } from "../orchestrator/ledger.ts";
+import { DeployLock, hostClock } from "../orchestrator/lock.ts";
 import type { Reporter } from "../reporting/reporter.ts";
-import type { DeployPorts } from "./context.ts";
+import type { DeployContext, DeployPorts, DeployRequest } from "./context.ts";
 import { openEnvironment, type OpenedEnvironment } from "./environment.ts";
 
 /** The sandbox's state bucket (created on first use; real environments use the bootstrap stack's). */
@@ -39,7 +43,7 @@ export async function wireEnvironment(
   paths: EnvironmentPaths,
   reporter: Reporter,
 ): Promise<WiredEnvironment> {
-  const config = await loadEnvironmentConfig(paths.projectDir, env);
+  const config = await loadEnvironmentConfig(paths.configDir, env);
   if (env !== "sandbox") {
     // Fail fast, before the engine starts, when there are no AWS credentials at all.
     const probe = createAwsClients({ region: config.region });
@@ -86,4 +90,38 @@ export async function wireEnvironment(
     });
   }
   return { ...opened, clients, ports, store };
+}
+
+/** Where an environment's local journal copies live (the store has the authoritative copy). */
+export function journalDir(env: EnvironmentName, paths: EnvironmentPaths): string {
+  return env === "sandbox"
+    ? path.join(paths.sandboxDir, "journal")
+    : path.join(paths.projectDir, ".gantry", "journal");
+}
+
+/** The context of one deploy (or rollback, or recovery) of a wired environment. */
+export function deployContext(
+  wired: WiredEnvironment,
+  request: DeployRequest,
+  reporter: Reporter,
+  paths: EnvironmentPaths,
+): DeployContext {
+  const env = request.env as EnvironmentName;
+  return {
+    request,
+    config: wired.config,
+    ports: wired.ports,
+    stack: wired.stack,
+    lock: new DeployLock(wired.store, env, hostClock()),
+    journal: new Journal(journalDir(env, paths), env, request.deploymentId, wired.store),
+    ledger: new Ledger(wired.store),
+    reporter,
+    timing: {
+      pollIntervalMs: 1000,
+      snapshotTimeoutMs: wired.config.gantry.snapshot.timeoutSeconds * 1000,
+      rolloutTimeoutMs: wired.config.gantry.deployTimeoutSeconds * 1000,
+      httpTimeoutMs: 5000,
+    },
+    facts: { baselineAlarms: new Set<string>(), releases: [], notes: [] },
+  };
 }

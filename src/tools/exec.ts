@@ -18,8 +18,15 @@ export interface RunOptions {
   /** Kill the child (SIGTERM, then SIGKILL after 5 s) once this many ms have passed. */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
-  /** Called with each chunk of stderr+stdout, for progress on long builds. */
-  readonly onOutput?: (chunk: string) => void;
+  /** Called with each chunk of stdout and stderr (and its stream), for progress on long builds. */
+  readonly onOutput?: (chunk: string, stream: "stdout" | "stderr") => void;
+  /**
+   * Start the child in a process group of its own and send timeout/abort signals to the whole
+   * group (POSIX), so that what a shell command started (npm → node …) cannot outlive it and
+   * keep its output open. Such a child no longer gets the terminal's Ctrl-C directly: the caller
+   * aborts it through `signal`.
+   */
+  readonly processGroup?: boolean;
 }
 
 /**
@@ -29,35 +36,60 @@ export interface RunOptions {
  */
 export function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<ExecResult> {
   return new Promise((resolve) => {
+    const group = options.processGroup === true && process.platform !== "win32";
     const child = spawn(command, args, {
       cwd: options.cwd,
       env: options.env ?? process.env,
       stdio: ["ignore", "pipe", "pipe"],
-      signal: options.signal,
+      ...(group ? { detached: true } : { signal: options.signal }),
     });
     let stdout = "";
     let stderr = "";
     let timedOut = false;
     let killTimer: NodeJS.Timeout | undefined;
+    const kill = (sig: NodeJS.Signals): void => {
+      if (group && child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, sig);
+          return;
+        } catch {
+          // the group is gone already: fall through to the child itself
+        }
+      }
+      child.kill(sig);
+    };
+    const stop = (): void => {
+      kill("SIGTERM");
+      killTimer ??= setTimeout(() => {
+        kill("SIGKILL");
+      }, 5000);
+    };
     const timer =
       options.timeoutMs === undefined
         ? undefined
         : setTimeout(() => {
             timedOut = true;
-            child.kill("SIGTERM");
-            killTimer = setTimeout(() => child.kill("SIGKILL"), 5000);
+            stop();
           }, options.timeoutMs);
+    const onAbort = (): void => {
+      stop();
+    };
+    if (group) {
+      if (options.signal?.aborted) stop();
+      else options.signal?.addEventListener("abort", onAbort, { once: true });
+    }
     child.stdout.on("data", (d: Buffer) => {
       stdout += d.toString();
-      options.onOutput?.(d.toString());
+      options.onOutput?.(d.toString(), "stdout");
     });
     child.stderr.on("data", (d: Buffer) => {
       stderr += d.toString();
-      options.onOutput?.(d.toString());
+      options.onOutput?.(d.toString(), "stderr");
     });
     const finish = (code: number | null, signal: NodeJS.Signals | null, extra = ""): void => {
       if (timer) clearTimeout(timer);
       if (killTimer) clearTimeout(killTimer);
+      options.signal?.removeEventListener("abort", onAbort);
       resolve({ code, signal, stdout, stderr: stderr + extra, timedOut });
     };
     child.on("error", (err) => {

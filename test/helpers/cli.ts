@@ -11,12 +11,26 @@ export interface CliRun {
   readonly ms: number;
 }
 
+/**
+ * The environment a CLI under test sees: this process's, without what would make it talk to the
+ * CI job running the tests (GitHub Actions job summary, outputs, annotations, deployments, Slack),
+ * plus what the test passes explicitly.
+ */
+export function cliEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([k]) => !k.startsWith("GITHUB_") && k !== "GANTRY_SLACK_WEBHOOK_URL" && k !== "CI",
+    ),
+  );
+  return { ...inherited, ...env };
+}
+
 /** `gantry <args>` with extra environment variables (e.g. GANTRY_SANDBOX_DIR). */
 export function runGantry(env: NodeJS.ProcessEnv, ...args: string[]): Promise<CliRun> {
   const started = Date.now();
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [path.join(projectRoot, "bin", "gantry.js"), ...args], {
-      env: { ...process.env, ...env },
+      env: cliEnvironment(env),
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";

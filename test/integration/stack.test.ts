@@ -42,7 +42,7 @@ describe("sandbox stack via the Automation API", () => {
       path.join(projectRoot, "Pulumi.sandbox.yaml"),
       path.join(projectDir, "Pulumi.sandbox.yaml"),
     );
-    paths = { projectDir, toolsDir, sandboxDir };
+    paths = { projectDir, configDir: projectDir, toolsDir, sandboxDir };
     aws = createAwsClients({ region: "us-east-1", endpoint });
   });
 

@@ -16,7 +16,7 @@ import { DeployLock } from "../../src/orchestrator/lock.ts";
 import type { DeploymentRecord } from "../../src/orchestrator/ledger.ts";
 import { SandboxControl } from "../../src/sandbox/control.ts";
 import { projectRoot } from "../../src/tools/paths.ts";
-import { type CliRun, runGantry } from "../helpers/cli.ts";
+import { type CliRun, cliEnvironment, runGantry } from "../helpers/cli.ts";
 import { SANDBOX_STATE_BUCKET } from "../../src/steps/wire.ts";
 
 const endpoint = inject("sandboxEndpoint");
@@ -196,7 +196,7 @@ describe("gantry deploy on the sandbox", () => {
     expect(run.code, run.stderr).toBe(0);
     const out = JSON.parse(run.stdout) as {
       plan: { step: string; included: boolean }[];
-      taskDefinitions: { service: string; from: string; to: string }[];
+      taskDefinitions: { service: string; from: { tag: string } | null; to: { tag: string } | null }[];
     };
     expect(out.plan.map((p) => p.step)).toEqual([
       "preflight",
@@ -207,8 +207,8 @@ describe("gantry deploy on the sandbox", () => {
       "gates",
     ]);
     expect(out.taskDefinitions.map((t) => t.service)).toEqual(["api", "web"]);
-    expect(out.taskDefinitions[0]!.from).toContain(v2);
-    expect(out.taskDefinitions[0]!.to).toContain(vOk);
+    expect(out.taskDefinitions[0]!.from?.tag).toBe(v2);
+    expect(out.taskDefinitions[0]!.to?.tag).toBe(vOk);
     expect((await gantry("history", "--env", "sandbox", "--json")).stdout).toBe(before);
     await expectServing(v2);
   });
@@ -250,7 +250,7 @@ describe("gantry deploy on the sandbox", () => {
         "--skip-migrations",
       ],
       {
-        env: { ...process.env, GANTRY_SANDBOX_DIR: stateDir, USER: "scenario" },
+        env: cliEnvironment({ GANTRY_SANDBOX_DIR: stateDir, USER: "scenario" }),
         stdio: ["ignore", "pipe", "pipe"],
       },
     );

@@ -37,15 +37,21 @@ export interface DeployPolicyScope {
 }
 
 /**
- * Keys of this environment's lock and ledger in the state bucket — the layout of
- * src/orchestrator/lock.ts (`locks/<env>.json`) and ledger.ts (`ledger/<env>/…`) under the prefix.
+ * Keys of this environment's lock, ledger and journals in the state bucket — the layout of
+ * src/orchestrator/lock.ts (`locks/<env>.json`), ledger.ts (`ledger/<env>/…`) and journal.ts
+ * (`journal/<env>/…`) under the prefix.
  */
 export function stateKeys(scope: Pick<DeployPolicyScope, "stateBucket" | "env">): {
   readonly lock: string;
   readonly ledgerPrefix: string;
+  readonly journalPrefix: string;
 } {
   const root = scope.stateBucket.prefix;
-  return { lock: `${root}/locks/${scope.env}.json`, ledgerPrefix: `${root}/ledger/${scope.env}/` };
+  return {
+    lock: `${root}/locks/${scope.env}.json`,
+    ledgerPrefix: `${root}/ledger/${scope.env}/`,
+    journalPrefix: `${root}/journal/${scope.env}/`,
+  };
 }
 
 /** The deploy role's permissions. */
@@ -117,7 +123,11 @@ export function deployPolicy(s: DeployPolicyScope): PolicyDocument {
       Sid: "LockAndLedgerObjects",
       Effect: "Allow",
       Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-      Resource: [`${bucket}/${keys.lock}`, `${bucket}/${keys.ledgerPrefix}*`],
+      Resource: [
+        `${bucket}/${keys.lock}`,
+        `${bucket}/${keys.ledgerPrefix}*`,
+        `${bucket}/${keys.journalPrefix}*`,
+      ],
     },
     {
       Sid: "LockAndLedgerList",

@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { projectRoot } from "../../../src/tools/paths.ts";
+import { cliEnvironment } from "../../helpers/cli.ts";
 
 function gantry(...args: string[]): { code: number | null; stdout: string; stderr: string } {
   return gantryWith({}, ...args);
@@ -14,7 +15,7 @@ function gantryWith(
 ): { code: number | null; stdout: string; stderr: string } {
   const res = spawnSync(process.execPath, [path.join(projectRoot, "bin", "gantry.js"), ...args], {
     encoding: "utf8",
-    env: { ...process.env, NO_COLOR: "1", ...env },
+    env: cliEnvironment({ NO_COLOR: "1", ...env }),
     timeout: 20_000,
   });
   return { code: res.status, stdout: res.stdout, stderr: res.stderr };

@@ -38,7 +38,7 @@ describe("validateConfig", () => {
       maxHealthyPercent: 200,
       healthCheckGracePeriodSeconds: 30,
     });
-    expect(config.gantry.snapshot).toEqual({ enabled: false, retention: 5 });
+    expect(config.gantry.snapshot).toEqual({ enabled: false, retention: 5, timeoutSeconds: 3600 });
   });
 
   it("GIVEN minimal keys WHEN validated THEN the AWS stack's keys get their documented defaults", () => {

@@ -103,13 +103,16 @@ describe("DeployLock", () => {
     expect((await lock.acquire(who("d2"))).acquired).toBe(true);
   });
 
-  it("GIVEN a live holder WHEN unlocked without --force THEN refused; with force THEN released", async () => {
+  it("GIVEN a live holder WHEN taken without force THEN refused; with force THEN taken over, naming the holder", async () => {
     const store = new MemoryStore();
     const c = clock(undefined, [100]);
     const lock = new DeployLock(store, "prod", c);
     await lock.acquire(who("d1"));
-    expect(await lock.forceRelease(false)).toMatchObject({ released: false, holder: { deploymentId: "d1" } });
-    expect(await lock.forceRelease(true)).toMatchObject({ released: true, why: "forced" });
+    expect(await lock.acquire(who("u1"))).toMatchObject({ acquired: false, holder: { deploymentId: "d1" } });
+    const forced = await lock.acquire(who("u1"), { force: true });
+    expect(forced).toMatchObject({ acquired: true, tookOverFrom: { deploymentId: "d1" }, why: "forced" });
+    if (!forced.acquired) throw new Error("not acquired");
+    expect(await lock.release(forced.lock)).toBe(true);
     expect(await lock.holder()).toBeUndefined();
   });
 });

@@ -96,11 +96,40 @@ describe("runSteps", () => {
       { log: [] },
       {
         observer: {
-          onStepStart: (n) => seen.push(`start ${n}`),
+          onStepStart: (n) => {
+            seen.push(`start ${n}`);
+          },
           onStepEnd: (r) => seen.push(`${r.status} ${r.name}`),
         },
       },
     );
     expect(seen).toEqual(["start a", "succeeded a", "start b", "failed b"]);
+  });
+});
+
+describe("runSteps with an async observer", () => {
+  it("GIVEN a slow onStepStart WHEN a step runs THEN the step starts only after it resolved; a throwing one fails the step", async () => {
+    const order: string[] = [];
+    const ok = await runSteps(
+      [{ name: "a", run: () => Promise.resolve(order.push("run a")) }],
+      {},
+      {
+        observer: {
+          onStepStart: async (n) => {
+            await new Promise((r) => setTimeout(r, 20));
+            order.push(`journaled ${n}`);
+          },
+        },
+      },
+    );
+    expect(ok.ok).toBe(true);
+    expect(order).toEqual(["journaled a", "run a"]);
+    const failed = await runSteps(
+      [{ name: "b", run: () => Promise.resolve(order.push("run b")) }],
+      {},
+      { observer: { onStepStart: () => Promise.reject(new Error("store down")) } },
+    );
+    expect(failed).toMatchObject({ ok: false, failedStep: "b" });
+    expect(order).not.toContain("run b");
   });
 });

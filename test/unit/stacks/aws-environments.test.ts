@@ -372,7 +372,7 @@ describe.each(AWS_ENVS)("the %s stack (mocks, committed Pulumi file)", (env) => 
     expect(trust!.condition).toEqual({
       StringEquals: {
         "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-        "token.actions.githubusercontent.com:sub": `repo:example-org/app:environment:${env}`,
+        "token.actions.githubusercontent.com:sub": `repo:example-org/app:environment:${config.stack.github?.environment ?? env}`,
       },
     });
     expect(run.outputs.deployRoleArn).toBe(stateOf(role, "arn"));
@@ -416,6 +416,7 @@ describe.each(AWS_ENVS)("the %s stack (mocks, committed Pulumi file)", (env) => 
     expect(resourcesFor(policy, "s3:PutObject")).toEqual([
       `${bucket}/gantry/locks/${env}.json`,
       `${bucket}/gantry/ledger/${env}/*`,
+      `${bucket}/gantry/journal/${env}/*`,
     ]);
     // The final snapshot taken on deletion is out of the deploy role's reach.
     expect(awsSettings(config).database.finalSnapshotIdentifier.startsWith(`gantry-${env}-`)).toBe(false);
@@ -458,6 +459,7 @@ describe("environments differ only by config", () => {
               .replaceAll(`gantry-${env}`, "gantry-ENV") // resource names
               .replaceAll(`locks/${env}.json`, "locks/ENV.json") // the state bucket keys
               .replaceAll(`ledger/${env}/`, "ledger/ENV/")
+              .replaceAll(`journal/${env}/`, "journal/ENV/")
               .replaceAll(`\\"${env}\\"`, '\\"ENV\\"') // ENVIRONMENT, inside JSON documents
               .replaceAll(`"${env}"`, '"ENV"'), // the provider's default tag
         )

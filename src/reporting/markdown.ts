@@ -1,0 +1,257 @@
+/**
+ * The deploy preview as GitHub-flavoured markdown, for the sticky PR comment, the job summary and
+ * `gantry preview`'s stdout: summary first (env, tag → digest, counts by op, migrations, snapshot),
+ * then the app plan, then the resource changes grouped by op with each resource's property diff
+ * in a collapsed `<details>`. Deterministic (same preview, same text) and bounded: over the limit,
+ * detail sections are dropped from the end and a note says how many resources are not shown.
+ * Every value is escaped for where it lands (table cell, HTML, code fence), so a value holding
+ * `</details>`, backticks or pipes cannot break the layout.
+ */
+import { COMMENT_MAX_CHARS, STICKY_MARKER_MAX_CHARS } from "../github/comments.ts";
+import { type ResourceChange, SECRET_VALUE, UNKNOWN_VALUE, type PropertyChange } from "../pulumi/stack.ts";
+import type { DeployPreview } from "../steps/preview.ts";
+
+/** Default size limit: a PR comment's 65,536 characters minus room for the sticky marker. */
+export const PREVIEW_MARKDOWN_MAX_CHARS: number = COMMENT_MAX_CHARS - STICKY_MARKER_MAX_CHARS;
+
+/** Longest rendering of one property value; longer values are cut with an ellipsis. */
+const VALUE_MAX_CHARS = 300;
+
+/** Options of {@link renderPreviewMarkdown}. */
+export interface MarkdownOptions {
+  /** Size limit in UTF-16 code units (never fewer than GitHub's characters); default {@link PREVIEW_MARKDOWN_MAX_CHARS}. */
+  readonly maxChars?: number;
+  /** Link to the workflow run, shown in the footer. */
+  readonly runUrl?: string | undefined;
+  /** Commit previewed, shown in the footer. */
+  readonly sha?: string | undefined;
+}
+
+/** `&`, `<`, `>`, `"`, `'` as HTML entities (text inside HTML tags such as `<summary>`). */
+export function escapeHtml(text: string): string {
+  return text
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;")
+    .replace(/'/g, "&#39;");
+}
+
+/** Plain text safe in a markdown paragraph or table cell: one line, no emphasis, links, HTML or pipes. */
+export function escapeMarkdown(text: string): string {
+  return text
+    .replace(/\r?\n|\r/g, " ")
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/([\\`*_[\]|~#@!])/g, "\\$1");
+}
+
+/**
+ * An inline code span holding `text` literally: the fence is one backtick longer than the longest
+ * run inside, padded when the text starts or ends with a backtick; `|` escaped for table cells.
+ */
+export function inlineCode(text: string, options: { table?: boolean } = {}): string {
+  const oneLine = text.replace(/\r?\n|\r/g, " ");
+  const longest = Math.max(0, ...[...oneLine.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = "`".repeat(longest + 1);
+  const pad = oneLine.startsWith("`") || oneLine.endsWith("`") || oneLine === "" ? " " : "";
+  const body = options.table ? oneLine.replace(/\|/g, "\\|") : oneLine;
+  return `${fence}${pad}${body}${pad}${fence}`;
+}
+
+/** A value as a reviewer reads it: JSON, placeholders bare, cut at {@link VALUE_MAX_CHARS}. */
+export function formatValue(value: unknown): string {
+  if (value === SECRET_VALUE || value === UNKNOWN_VALUE) return value;
+  const text = (JSON.stringify(value) as string | undefined) ?? `(${typeof value})`;
+  return text.length > VALUE_MAX_CHARS ? `${text.slice(0, VALUE_MAX_CHARS - 1)}…` : text;
+}
+
+/** Sections of resource changes, in review order: the destructive first. */
+const OP_GROUPS: readonly { readonly title: string; readonly ops: readonly string[] }[] = [
+  { title: "Delete", ops: ["delete"] },
+  { title: "Replace", ops: ["replace"] },
+  { title: "Update", ops: ["update"] },
+  { title: "Create", ops: ["create"] },
+  { title: "Import", ops: ["import"] },
+];
+
+function groupOf(op: string): string {
+  return OP_GROUPS.find((g) => g.ops.includes(op))?.title ?? "Other";
+}
+
+/** Resource changes in a deterministic order: group, then type, name, URN. */
+function ordered(changes: readonly ResourceChange[]): ResourceChange[] {
+  const rank = (c: ResourceChange): number => {
+    const i = OP_GROUPS.findIndex((g) => g.ops.includes(c.op));
+    return i === -1 ? OP_GROUPS.length : i;
+  };
+  return [...changes]
+    .filter((c) => c.op !== "same")
+    .sort(
+      (a, b) =>
+        rank(a) - rank(b) ||
+        a.op.localeCompare(b.op) ||
+        a.type.localeCompare(b.type) ||
+        a.name.localeCompare(b.name) ||
+        a.urn.localeCompare(b.urn),
+    );
+}
+
+/** "1 to create · 2 to update · 0 to replace · 0 to delete" from the listed changes. */
+export function countsLine(changes: readonly ResourceChange[]): string {
+  const n = (op: string): number => changes.filter((c) => c.op === op).length;
+  const base = (["create", "update", "replace", "delete"] as const).map((op) => `${String(n(op))} to ${op}`);
+  const known = new Set(["same", "create", "update", "replace", "delete"]);
+  const others = [...new Set(changes.map((c) => c.op).filter((op) => !known.has(op)))].sort();
+  return [...base, ...others.map((op) => `${String(n(op))} to ${op}`)].join(" · ");
+}
+
+function diffLine(p: PropertyChange): string {
+  const replace = p.kind.endsWith("-replace") ? "  (forces replacement)" : "";
+  const has = (k: "old" | "new"): boolean => Object.prototype.hasOwnProperty.call(p, k);
+  if (p.kind.startsWith("add")) return `+ ${p.path}: ${formatValue(p.new)}${replace}`;
+  if (p.kind.startsWith("delete")) return `- ${p.path}: ${formatValue(p.old)}${replace}`;
+  if (!has("old") && !has("new")) return `~ ${p.path}${replace}`;
+  return `~ ${p.path}: ${formatValue(p.old)} → ${formatValue(p.new)}${replace}`;
+}
+
+/** A fenced block whose fence no line of `lines` can close. */
+function fenced(lines: readonly string[], lang: string): string {
+  const text = lines.join("\n");
+  const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = "`".repeat(Math.max(3, longest + 1));
+  return `${fence}${lang}\n${text}\n${fence}`;
+}
+
+/** One resource's collapsed section: op, name, type, replace reasons, property diff. */
+function resourceSection(c: ResourceChange): string {
+  const count = c.properties.length;
+  const summary =
+    `<b>${escapeHtml(c.op)}</b> <code>${escapeHtml(c.name)}</code> <i>${escapeHtml(c.type)}</i>` +
+    (count ? ` · ${String(count)} ${count === 1 ? "property" : "properties"}` : "");
+  const body: string[] = [];
+  if (c.replaceReasons.length) {
+    body.push(`Replaced because of: ${c.replaceReasons.map((r) => inlineCode(r)).join(", ")}`);
+  }
+  body.push(
+    count
+      ? fenced(c.properties.map(diffLine), "diff")
+      : "_The provider reported no property-level diff for this resource._",
+  );
+  return `<details><summary>${summary}</summary>\n\n${body.join("\n\n")}\n\n</details>\n`;
+}
+
+function shortArn(arn: string): string {
+  return arn.includes("task-definition/") ? arn.slice(arn.indexOf("task-definition/") + 16) : arn;
+}
+
+function shortDigest(image: string): string {
+  const at = image.indexOf("@sha256:");
+  return at === -1 ? image : `…@sha256:${image.slice(at + 8, at + 20)}`;
+}
+
+/** Everything before the resource changes: title, summary table, warnings, app plan. */
+function head(p: DeployPreview, changes: readonly ResourceChange[]): string {
+  const cell = (text: string): string => inlineCode(text, { table: true });
+  const out: string[] = [`### gantry preview: ${inlineCode(p.env)}`, ""];
+  const image =
+    p.tag === null
+      ? "none (no `--tag`, nothing serving)"
+      : `${cell(p.tag)}${p.tagSource === "serving" ? " (serving now)" : ""} → ${
+          p.image ? cell(p.image.digest) : "**not in ECR**"
+        }`;
+  const migration = p.migrations.runs
+    ? `yes: ${cell((p.migrations.command ?? []).join(" "))}`
+    : p.migrations.command
+      ? "no (skipped)"
+      : "no (no `gantry:migration.command`)";
+  const snapshot = p.snapshot.taken
+    ? `yes, pre-deploy snapshots kept: ${String(p.snapshot.retention)}`
+    : "no";
+  out.push(
+    "| | |",
+    "| --- | --- |",
+    `| **Image** | ${image} |`,
+    `| **Infrastructure** | ${changes.length ? countsLine(changes) : "no changes"} |`,
+    `| **Migrations** | ${migration} |`,
+    `| **Snapshot** | ${snapshot} |`,
+  );
+  if (p.planFile !== null) out.push(`| **Update plan** | ${cell(p.planFile)} |`);
+  out.push("");
+  for (const w of p.warnings) out.push("> [!WARNING]", `> ${escapeMarkdown(w)}`, "");
+
+  out.push("#### Release plan", "", "| step | runs | why |", "| --- | --- | --- |");
+  for (const s of p.plan) {
+    out.push(`| ${escapeMarkdown(s.step)} | ${s.included ? "yes" : "no"} | ${escapeMarkdown(s.why)} |`);
+  }
+  out.push("");
+  if (p.taskDefinitions.length) {
+    out.push("#### Task definitions", "", "| service | now | after the deploy |", "| --- | --- | --- |");
+    for (const t of p.taskDefinitions) {
+      const from = t.from
+        ? `${cell(t.from.tag)} · ${cell(shortArn(t.from.taskDefinitionArn))}`
+        : "not deployed yet";
+      const to = t.to
+        ? `${cell(t.to.tag)} · ${t.to.image ? cell(shortDigest(t.to.image)) : "**not in ECR**"}`
+        : "unchanged";
+      out.push(`| ${cell(t.service)} | ${from} | ${to} |`);
+    }
+    out.push("");
+  }
+  out.push("#### Resource changes", "");
+  if (!changes.length) out.push("No resource changes.", "");
+  return `${out.join("\n")}\n`;
+}
+
+function truncationNote(hidden: number, env: string): string {
+  return (
+    `> [!NOTE]\n> ${String(hidden)} more ${hidden === 1 ? "resource" : "resources"} not shown (size limit) — ` +
+    `see the job summary / ${inlineCode(`gantry preview --env ${env}`)} output\n\n`
+  );
+}
+
+function footer(options: MarkdownOptions): string {
+  const parts: string[] = [];
+  if (options.sha) parts.push(`commit ${inlineCode(options.sha.slice(0, 12))}`);
+  if (options.runUrl)
+    parts.push(`[workflow run](<${options.runUrl.replace(/[<>\s]/g, encodeURIComponent)}>)`);
+  return parts.length ? `<sub>${parts.join(" · ")}</sub>\n` : "";
+}
+
+/**
+ * Render `preview` as GitHub-flavoured markdown of at most `options.maxChars` characters
+ * (default {@link PREVIEW_MARKDOWN_MAX_CHARS}; pass Infinity for no limit).
+ */
+export function renderPreviewMarkdown(preview: DeployPreview, options: MarkdownOptions = {}): string {
+  const max = options.maxChars ?? PREVIEW_MARKDOWN_MAX_CHARS;
+  const changes = ordered(preview.stack.changes);
+  const top = head(preview, changes);
+  const end = footer(options);
+  // One block per resource; a group's heading travels with its first resource.
+  const blocks: string[] = [];
+  let group = "";
+  for (const c of changes) {
+    const g = groupOf(c.op);
+    const heading =
+      g === group ? "" : `**${g}** (${String(changes.filter((x) => groupOf(x.op) === g).length)})\n\n`;
+    group = g;
+    blocks.push(heading + resourceSection(c) + "\n");
+  }
+  const full = top + blocks.join("") + end;
+  if (full.length <= max) return full;
+
+  const note = truncationNote(changes.length, preview.env);
+  let room = max - top.length - note.length - end.length;
+  let shown = 0;
+  while (shown < blocks.length && (blocks[shown]?.length ?? 0) <= room) {
+    room -= blocks[shown]?.length ?? 0;
+    shown++;
+  }
+  const text =
+    top + blocks.slice(0, shown).join("") + truncationNote(changes.length - shown, preview.env) + end;
+  if (text.length <= max) return text;
+  // Only when the summary itself is over the limit (it never is in practice): cut it hard.
+  const cut = "\n\n… (cut to the size limit)\n";
+  return text.slice(0, Math.max(0, max - cut.length)) + cut;
+}

@@ -1,0 +1,214 @@
+/**
+ * Slack notifications through an incoming webhook (https://api.slack.com/messaging/webhooks):
+ * one message when a deploy or rollback starts, and one when it succeeds, is rolled back or
+ * fails. Enabled only when GANTRY_SLACK_WEBHOOK_URL is set. The webhook URL is a secret (anyone
+ * holding it can post): it is registered with the masker by the caller and never appears in an
+ * error message (only its host does).
+ */
+import pRetry from "p-retry";
+import { GantryError, oneLine } from "../errors.ts";
+import type { DeploymentRecord } from "../orchestrator/ledger.ts";
+import type { Reporter } from "./reporter.ts";
+import { describeError, type DeployNotice, type DeployNotifier, warnOnFailure } from "./notify.ts";
+
+/** A Slack webhook call failed (never fails a deploy: reported as a warning). */
+export class SlackError extends GantryError {}
+
+/** A Slack incoming-webhook message (`text` is Slack mrkdwn). */
+export interface SlackMessage {
+  readonly text: string;
+}
+
+/** Options of {@link postSlackMessage}. */
+export interface SlackPostOptions {
+  /** Deadline of one attempt (default 10,000 ms). */
+  readonly timeoutMs?: number;
+  /** Retries of a 5xx/429/connection failure (default 2). */
+  readonly retries?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** Escape text for Slack mrkdwn (`&`, `<`, `>` are control characters there). */
+export function slackEscape(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+function webhookHost(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return "(invalid URL)";
+  }
+}
+
+/** Check a webhook URL before use: http(s) only. Throws {@link SlackError} (without the URL). */
+export function parseWebhookUrl(url: string): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new SlackError("GANTRY_SLACK_WEBHOOK_URL is not a URL", {
+      code: "SLACK_BAD_URL",
+      source: "user",
+      hint: "set it to the incoming webhook URL Slack gave you (https://hooks.slack.com/services/…)",
+    });
+  }
+  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
+    throw new SlackError(`GANTRY_SLACK_WEBHOOK_URL must be an https URL, not ${parsed.protocol}`, {
+      code: "SLACK_BAD_URL",
+      source: "user",
+      hint: "set it to the incoming webhook URL Slack gave you (https://hooks.slack.com/services/…)",
+    });
+  }
+  return parsed;
+}
+
+class SlackAnswer extends Error {
+  readonly status: number;
+  constructor(status: number, body: string) {
+    super(`Slack answered ${String(status)}: ${body.slice(0, 200)}`);
+    this.status = status;
+  }
+}
+
+/** POST one message to the webhook; transient failures are retried; others throw {@link SlackError}. */
+export async function postSlackMessage(
+  webhookUrl: string,
+  message: SlackMessage,
+  options: SlackPostOptions = {},
+): Promise<void> {
+  const url = parseWebhookUrl(webhookUrl);
+  const attempt = async (): Promise<void> => {
+    const deadline = AbortSignal.timeout(options.timeoutMs ?? 10_000);
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(message),
+      redirect: "error",
+      signal: options.signal ? AbortSignal.any([deadline, options.signal]) : deadline,
+    });
+    const text = await response.text().catch(() => "");
+    if (!response.ok) throw new SlackAnswer(response.status, text);
+  };
+  try {
+    await pRetry(attempt, {
+      retries: options.retries ?? 2,
+      minTimeout: 300,
+      maxTimeout: 2000,
+      randomize: true,
+      // 5xx, 429 and connection failures; not our own deadline (a hung webhook must not stall a deploy).
+      shouldRetry: ({ error }) =>
+        error instanceof SlackAnswer
+          ? error.status >= 500 || error.status === 429
+          : error.name !== "TimeoutError" && error.name !== "AbortError",
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  } catch (err) {
+    const host = webhookHost(webhookUrl);
+    if (err instanceof SlackAnswer) {
+      throw new SlackError(`the Slack webhook at ${host} refused the message: ${err.message}`, {
+        code: "SLACK_REFUSED",
+        source: err.status < 500 ? "user" : "system",
+        hint:
+          err.status === 404 || err.status === 403 || err.status === 410
+            ? "the webhook was removed or revoked: create a new one and update GANTRY_SLACK_WEBHOOK_URL"
+            : "check the Slack app's incoming webhook settings",
+        cause: err,
+      });
+    }
+    // fetch's own messages name the host at most; the cause is dropped so the URL cannot surface.
+    throw new SlackError(`could not reach the Slack webhook at ${host}: ${oneLine(err).slice(0, 200)}`, {
+      code: "SLACK_UNREACHABLE",
+      source: "system",
+      hint: "check that the runner can reach hooks.slack.com",
+    });
+  }
+}
+
+const code = (text: string): string => `\`${slackEscape(text).replace(/`/g, "'")}\``;
+const link = (url: string | undefined): string => (url ? ` · <${url}|run>` : "");
+const subject = (n: DeployNotice): string =>
+  n.kind === "rollback"
+    ? `rollback of *${slackEscape(n.env)}* to ${code(n.tag)}`
+    : `deploy of ${code(n.tag)} to *${slackEscape(n.env)}*`;
+
+/** The message when a deploy or rollback starts. */
+export function startMessage(n: DeployNotice): SlackMessage {
+  const why = n.reason ? ` (${slackEscape(n.reason)})` : "";
+  return {
+    text: `:rocket: ${subject(n)} started by ${slackEscape(n.actor)}${why} · ${code(n.deploymentId)}${link(n.runUrl)}`,
+  };
+}
+
+/** The message when it is over: success, rolled back, or failure (with the error and its hint). */
+export function finishMessage(
+  n: DeployNotice,
+  outcome: {
+    readonly record: Pick<DeploymentRecord, "status" | "durationMs" | "imageDigest" | "previous">;
+    readonly exitCode: number;
+    readonly error?: string | undefined;
+    readonly hint?: string | undefined;
+  },
+): SlackMessage {
+  const { record } = outcome;
+  const took = `${(record.durationMs / 1000).toFixed(0)} s`;
+  const error = outcome.error ? `\n> ${slackEscape(outcome.error)}` : "";
+  const hint = outcome.hint ? `\n> next: ${slackEscape(outcome.hint)}` : "";
+  const tail = ` · ${code(n.deploymentId)}${link(n.runUrl)}`;
+  switch (record.status) {
+    case "succeeded":
+      return {
+        text: `:white_check_mark: ${subject(n)} succeeded in ${took}${record.imageDigest ? ` (${code(record.imageDigest)})` : ""}${tail}`,
+      };
+    case "rolled_back":
+      return {
+        text: `:rewind: ${subject(n)} failed and was rolled back${record.previous ? ` to ${code(record.previous.tag)}` : ""}, verified healthy (exit ${String(outcome.exitCode)})${tail}${error}${hint}`,
+      };
+    default:
+      return {
+        text: `:x: ${subject(n)} ${record.status === "aborted" ? "was interrupted" : "failed"} (exit ${String(outcome.exitCode)})${tail}${error}${hint}`,
+      };
+  }
+}
+
+/** Options of {@link startSlackHost}. */
+export interface SlackHostOptions {
+  readonly webhookUrl: string;
+  readonly notice: DeployNotice;
+  readonly reporter: Reporter;
+  /** Applied to every message before it is sent (the secret masker). */
+  readonly redact: (text: string) => string;
+  readonly network?: { readonly timeoutMs?: number; readonly retries?: number };
+}
+
+/** Post the start message now; the returned notifier posts the outcome. Failures are warnings. */
+export async function startSlackHost(options: SlackHostOptions): Promise<DeployNotifier> {
+  const { notice, reporter } = options;
+  const post = (message: SlackMessage) =>
+    warnOnFailure(reporter, "Slack notification", () =>
+      postSlackMessage(options.webhookUrl, { text: options.redact(message.text) }, options.network),
+    );
+  await post(startMessage(notice));
+  return {
+    async finished(result) {
+      const error = result.exitCode === 0 ? undefined : describeError(result.error);
+      await post(
+        finishMessage(notice, {
+          record: result.record,
+          exitCode: result.exitCode,
+          // Redacted before escaping, too: an escaped secret would no longer match the masker.
+          error: error ? options.redact(error.message) : undefined,
+          hint: error?.hint ? options.redact(error.hint) : undefined,
+        }),
+      );
+    },
+    async crashed(err) {
+      const error = describeError(err);
+      const message = options.redact(error?.message ?? "");
+      const hint = error?.hint ? `\n> next: ${slackEscape(options.redact(error.hint))}` : "";
+      await post({
+        text: `:x: ${subject(notice)} stopped with an error · ${code(notice.deploymentId)}${link(notice.runUrl)}\n> ${slackEscape(message)}${hint}`,
+      });
+    },
+  };
+}

@@ -1,0 +1,170 @@
+/**
+ * Recovery of an abandoned deployment — one whose process died (SIGKILL, a lost CI runner) while it
+ * held the environment's lock — from its journal, without a human editing state:
+ * - a stack update in flight: the engine's stale update lock is cancelled;
+ * - a migration task still running: stopped;
+ * - a release started: every service put back on the task definition it ran before (the journal's
+ *   checkpoint), and verified like any rollback (rollout COMPLETED, targets, health + version);
+ * - the abandoned deployment's final record goes to the ledger, and its journal gets a `finish`
+ *   naming who recovered it (so recovering twice is a no-op).
+ * Runs after the lock has been taken over (the next deploy's preflight, or `gantry unlock`).
+ */
+import { oneLine } from "../errors.ts";
+import type { JournalEntry } from "../orchestrator/journal.ts";
+import type { DeploymentRecord } from "../orchestrator/ledger.ts";
+import type { LockHolder } from "../orchestrator/lock.ts";
+import { type DeployContext, type DeployRequest, type ServiceRelease, StepError } from "./context.ts";
+import { releaseStep } from "./release.ts";
+
+/** What recovery found and did. */
+export interface Recovery {
+  readonly deploymentId: string;
+  /** The abandoned deployment's status as recorded in the ledger (undefined: nothing to do). */
+  readonly status: DeploymentRecord["status"] | undefined;
+  readonly actions: readonly string[];
+}
+
+function lastCheckpoint(entries: readonly JournalEntry[], step: string): unknown {
+  return entries.filter((e) => e.event === "checkpoint" && e.step === step).at(-1)?.data;
+}
+
+/** Steps started and never ended: what was in flight when the process died. */
+function inFlight(entries: readonly JournalEntry[]): Set<string> {
+  const open = new Set<string>();
+  for (const e of entries) {
+    if (e.event === "step-start" && e.step) open.add(e.step);
+    if (e.event === "step-end" && e.step) open.delete(e.step);
+  }
+  return open;
+}
+
+/**
+ * Recover the deployment of `abandoned` (whose lock this process now holds). Throws a StepError
+ * when the release it started cannot be rolled back and verified: then a human is needed.
+ */
+export async function recoverAbandoned(
+  ctx: DeployContext,
+  abandoned: LockHolder,
+  signal: AbortSignal,
+): Promise<Recovery> {
+  const { reporter } = ctx;
+  const id = abandoned.deploymentId;
+  const journal = ctx.journal.sibling(id);
+  const entries = await journal.read();
+  const actions: string[] = [];
+  if (!entries.length) {
+    reporter.emit({ type: "warn", message: `deployment ${id} left no journal: nothing to recover from` });
+    return { deploymentId: id, status: undefined, actions };
+  }
+  if (entries.some((e) => e.event === "finish")) return { deploymentId: id, status: undefined, actions };
+  reporter.emit({ type: "warn", message: `recovering abandoned deployment ${id} from its journal…` });
+  const open = inFlight(entries);
+  const begin = entries.find((e) => e.event === "begin")?.data as { request?: DeployRequest } | undefined;
+
+  if (open.has("stack")) {
+    // The dead process held the engine's update lock; nobody else can be running (we hold ours).
+    await ctx.stack.cancel().then(
+      () => actions.push("cancelled the interrupted stack update's lock"),
+      (err: unknown) => {
+        reporter.emit({ type: "warn", message: `could not cancel the stack update: ${oneLine(err)}` });
+      },
+    );
+  }
+  const migration = lastCheckpoint(entries, "migrate") as { cluster: string; taskArn: string } | undefined;
+  if (migration && open.has("migrate")) {
+    const task = await ctx.ports.ecs.describeTask(migration.cluster, migration.taskArn, "");
+    if (task && task.lastStatus !== "STOPPED") {
+      await ctx.ports.ecs.stopTask(migration.cluster, migration.taskArn, `gantry: recovering ${id}`);
+      actions.push(`stopped migration task ${migration.taskArn.split("/").at(-1) ?? ""}`);
+    }
+  }
+
+  const released = (
+    (lastCheckpoint(entries, "release") as { releases?: ServiceRelease[] } | undefined)?.releases ?? []
+  ).filter((r) => r.newTaskDefinition !== undefined);
+  let status: DeploymentRecord["status"] = "aborted";
+  let failure: unknown;
+  if (released.length) {
+    // A release that never verified is rolled back: the previous version is the last verified one.
+    const outputs = ctx.facts.outputs ?? (await ctx.stack.outputs());
+    const scratch: DeployContext = {
+      ...ctx,
+      facts: { ...ctx.facts, outputs, releases: released.map((r) => ({ ...r })) },
+    };
+    try {
+      await releaseStep.undo?.(scratch, undefined, signal);
+      status = "rolled_back";
+      actions.push(`rolled back ${released.map((r) => `${r.serviceName} to ${r.previousTag}`).join(", ")}`);
+    } catch (err) {
+      status = "failed";
+      failure = err;
+    }
+  }
+
+  const request = begin?.request;
+  const lastAt = Date.parse(entries.at(-1)?.at ?? abandoned.startedAt);
+  const first = released[0];
+  const image = (lastCheckpoint(entries, "preflight") as { image?: { digest: string } } | undefined)?.image;
+  const snapshot = (lastCheckpoint(entries, "snapshot") as { snapshotId?: string } | undefined)?.snapshotId;
+  const steps = entries
+    .filter((e) => e.event === "step-end" && e.step)
+    .map((e) => ({
+      name: e.step ?? "",
+      status: e.status ?? "",
+      startedAt: e.at,
+      durationMs: 0,
+      ...(e.detail ? { detail: e.detail } : {}),
+    }));
+  const record: DeploymentRecord = {
+    id,
+    env: abandoned.env,
+    tag: request?.tag ?? "",
+    imageDigest: image?.digest ?? "",
+    status,
+    startedAt: request?.startedAt ?? abandoned.startedAt,
+    durationMs: Math.max(0, lastAt - Date.parse(request?.startedAt ?? abandoned.startedAt)),
+    actor: request?.actor ?? abandoned.actor,
+    previous: first ? { tag: first.previousTag, taskDefinitionArn: first.previousTaskDefinition } : null,
+    current:
+      first && status === "rolled_back"
+        ? { tag: first.previousTag, taskDefinitionArn: first.previousTaskDefinition }
+        : null,
+    snapshotId: snapshot ?? null,
+    steps: [
+      ...steps,
+      ...[...open].map((name) => ({
+        name,
+        status: "abandoned",
+        startedAt: entries.find((e) => e.event === "step-start" && e.step === name)?.at ?? "",
+        durationMs: 0,
+        detail: `the process died (${abandoned.host} pid ${String(abandoned.pid)})`,
+      })),
+      {
+        name: "recovery",
+        status: failure === undefined ? "succeeded" : "failed",
+        startedAt: new Date().toISOString(),
+        durationMs: 0,
+        detail: `by deployment ${ctx.request.deploymentId}: ${actions.join("; ") || "nothing to undo"}${failure === undefined ? "" : `; ${oneLine(failure)}`}`,
+      },
+    ],
+  };
+  await ctx.ledger.append(record);
+  await journal.append({
+    event: "finish",
+    status,
+    detail: `recovered by ${ctx.request.deploymentId}`,
+    data: { actions },
+  });
+  reporter.emit({
+    type: status === "failed" ? "warn" : "info",
+    message: `abandoned deployment ${id}: ${status}${actions.length ? ` (${actions.join("; ")})` : ""}`,
+  });
+  if (failure !== undefined) {
+    throw new StepError(`could not recover abandoned deployment ${id}: ${oneLine(failure)}`, {
+      code: "RECOVERY_FAILED",
+      hint: `a human is needed: gantry status --env ${abandoned.env}`,
+      cause: failure,
+    });
+  }
+  return { deploymentId: id, status, actions };
+}

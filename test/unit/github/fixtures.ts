@@ -1,0 +1,136 @@
+/** Deploy results and an Actions environment for the notification tests. */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { GantryError } from "../../../src/errors.ts";
+import type { DeploymentRecord } from "../../../src/orchestrator/ledger.ts";
+import type { ReportEvent, Reporter } from "../../../src/reporting/reporter.ts";
+import type { EnvironmentOutputs } from "../../../src/stacks/outputs.ts";
+import type { DeployResult } from "../../../src/steps/deploy.ts";
+
+export const SHA = "0123456789abcdef0123456789abcdef01234567";
+export const DIGEST = "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+const baseRecord: DeploymentRecord = {
+  id: "20261122T101500Z-3f9a1c",
+  env: "prod",
+  tag: "v1.2.3",
+  imageDigest: DIGEST,
+  status: "succeeded",
+  startedAt: "2026-11-22T10:15:00.000Z",
+  durationMs: 83_400,
+  actor: "alice",
+  previous: { tag: "v1.1.0", taskDefinitionArn: "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:41" },
+  current: { tag: "v1.2.3", taskDefinitionArn: "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:42" },
+  snapshotId: "gantry-prod-20261122t101500z",
+  steps: [
+    { name: "preflight", status: "succeeded", startedAt: "2026-11-22T10:15:00.000Z", durationMs: 400 },
+    { name: "snapshot", status: "succeeded", startedAt: "2026-11-22T10:15:01.000Z", durationMs: 61_000 },
+    { name: "release", status: "succeeded", startedAt: "2026-11-22T10:16:02.000Z", durationMs: 20_000 },
+  ],
+};
+
+/** A succeeded deploy. */
+export function succeeded(): DeployResult {
+  return { exitCode: 0, record: baseRecord };
+}
+
+/** A deploy whose gates failed and that was rolled back to v1.1.0 (exit 3). */
+export function rolledBack(
+  detail = "health check https://prod.example.com/health answered 500",
+): DeployResult {
+  const error = new GantryError(`gates failed: ${detail}`, {
+    code: "GATE_FAILED",
+    hint: "gantry status --env prod",
+  });
+  return {
+    exitCode: 3,
+    error,
+    record: {
+      ...baseRecord,
+      status: "rolled_back",
+      current: baseRecord.previous,
+      steps: [
+        ...baseRecord.steps.slice(0, 2),
+        {
+          name: "release",
+          status: "undone",
+          startedAt: "2026-11-22T10:16:02.000Z",
+          durationMs: 20_000,
+        },
+        {
+          name: "gates",
+          status: "failed",
+          startedAt: "2026-11-22T10:16:22.000Z",
+          durationMs: 30_000,
+          detail,
+        },
+      ],
+    },
+  };
+}
+
+export const OUTPUTS: EnvironmentOutputs = {
+  clusterName: "gantry-prod",
+  services: [
+    {
+      name: "web",
+      serviceName: "gantry-prod-web",
+      taskDefinitionFamily: "gantry-prod-web",
+      containerName: "web",
+      targetGroupArns: ["arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/1"],
+      healthUrl: "https://prod.example.com/health",
+    },
+  ],
+  migration: { taskDefinitionFamily: "m", containerName: "m", subnets: ["s"], securityGroups: ["g"] },
+  database: { instanceId: "db" },
+  alarmNames: [],
+  ecrRepositoryUrl: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app",
+  deployRoleArn: "arn:aws:iam::123456789012:role/deploy",
+};
+
+/** A temp dir with the Actions files, and the env of a run in it. */
+export function actionsRun(apiUrl: string, extra: NodeJS.ProcessEnv = {}) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "gantry-actions-"));
+  const summary = path.join(dir, "summary.md");
+  const output = path.join(dir, "output.txt");
+  const env: NodeJS.ProcessEnv = {
+    GITHUB_ACTIONS: "true",
+    GITHUB_REPOSITORY: "acme/shop",
+    GITHUB_API_URL: apiUrl,
+    GITHUB_SERVER_URL: "https://github.com",
+    GITHUB_RUN_ID: "42",
+    GITHUB_SHA: SHA,
+    GITHUB_REF: "refs/heads/main",
+    GITHUB_STEP_SUMMARY: summary,
+    GITHUB_OUTPUT: output,
+    ...extra,
+  };
+  const read = (file: string): string => {
+    try {
+      return readFileSync(file, "utf8");
+    } catch {
+      return "";
+    }
+  };
+  return {
+    env,
+    summary: () => read(summary),
+    output: () => read(output),
+    cleanup: () => {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A reporter that keeps what it gets. */
+export function collectingReporter(): Reporter & { events: ReportEvent[]; warnings: () => string[] } {
+  const events: ReportEvent[] = [];
+  return {
+    events,
+    emit: (e) => events.push(e),
+    warnings: () => events.flatMap((e) => (e.type === "warn" ? [e.message] : [])),
+  };
+}
+
+export const RUN_URL = "https://github.com/acme/shop/actions/runs/42";

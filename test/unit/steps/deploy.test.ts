@@ -1,0 +1,404 @@
+import { describe, expect, it } from "vitest";
+import { AwsError, PulumiError } from "../../../src/errors.ts";
+import { DeployLock } from "../../../src/orchestrator/lock.ts";
+import type { DeploymentRecord } from "../../../src/orchestrator/ledger.ts";
+import type { DeployResult } from "../../../src/steps/deploy.ts";
+import { DEPLOY_EXIT, runDeploy } from "../../../src/steps/deploy.ts";
+import { planDeploy, type PlannedStep } from "../../../src/steps/plan.ts";
+import { type FakeContextOverrides, type FakeDeployContext, fakeDeployContext } from "../../fakes/context.ts";
+import { MemoryStore } from "../../fakes/memory-store.ts";
+import { digestOf } from "../../fakes/ports.ts";
+
+const LOCK_KEY = "locks/sandbox.json";
+const SERVICES = ["gantry-sandbox-web", "gantry-sandbox-api"];
+const NEW_DIGEST = digestOf("v2.0.0");
+
+function deploy(ctx: FakeDeployContext, signal = new AbortController().signal): Promise<DeployResult> {
+  return runDeploy(ctx, { signal });
+}
+
+/** The release's deployments fail in ECS's circuit breaker (with its automatic rollback). */
+function releaseCrashes(ctx: FakeDeployContext): void {
+  ctx.ports.ecs.rolloutFor = ({ taskDefinition }) =>
+    taskDefinition.containerDefinitions?.some((c) => c.image?.endsWith(NEW_DIGEST))
+      ? { kind: "fail", reason: "ECS deployment circuit breaker: tasks failed to start.", rollback: true }
+      : { kind: "complete" };
+}
+
+/** The release's deployments never complete. */
+function releaseHangs(ctx: FakeDeployContext): void {
+  ctx.ports.ecs.rolloutFor = ({ taskDefinition }) =>
+    taskDefinition.containerDefinitions?.some((c) => c.image?.endsWith(NEW_DIGEST))
+      ? { kind: "hold" }
+      : { kind: "complete" };
+}
+
+/**
+ * Which version every service runs as the fakes say at the end: one COMPLETED deployment on one
+ * task definition, its tag; "mixed" when a service is anything else.
+ */
+function runningEverywhere(ctx: FakeDeployContext): string {
+  const versions = SERVICES.map((s) => {
+    const state = ctx.ports.ecs.peek(s);
+    const only = state?.deployments.length === 1 ? state.deployments[0] : undefined;
+    if (!state || only?.rolloutState !== "COMPLETED" || only.taskDefinition !== state.taskDefinition)
+      return "mixed";
+    return ctx.ports.ecs.versionOf(state.taskDefinition, s.replace("gantry-sandbox-", ""));
+  });
+  return new Set(versions).size === 1 ? (versions[0] ?? "mixed") : "mixed";
+}
+
+/** begin, step-start:x, step-end:x:status, checkpoint…, finish:status */
+async function journal(ctx: FakeDeployContext): Promise<string[]> {
+  return (await ctx.journal.read())
+    .filter((e) => e.event !== "checkpoint")
+    .map((e) => [e.event, e.step, e.status].filter(Boolean).join(":"));
+}
+
+async function ledger(ctx: FakeDeployContext): Promise<DeploymentRecord[]> {
+  return ctx.ledger.list("sandbox", 10);
+}
+
+const stepsOf = (r: DeployResult): string[] => r.record.steps.map((s) => `${s.name}:${s.status}`);
+
+describe("runDeploy", () => {
+  it("GIVEN a healthy release WHEN deployed THEN exit 0, succeeded, every service runs it, and the record, ledger and journal say so", async () => {
+    const ctx = fakeDeployContext();
+
+    const res = await deploy(ctx);
+
+    expect(res.exitCode).toBe(DEPLOY_EXIT.succeeded);
+    expect(runningEverywhere(ctx)).toBe("v2.0.0");
+    expect(res.record).toMatchObject({
+      id: "20261122T100000Z-a1b2c3",
+      env: "sandbox",
+      tag: "v2.0.0",
+      imageDigest: NEW_DIGEST,
+      status: "succeeded",
+      actor: "ana",
+      previous: { tag: "v1.0.0", taskDefinitionArn: ctx.fake.initialTaskDefinitions.web },
+      current: {
+        tag: "v2.0.0",
+        taskDefinitionArn: ctx.ports.ecs.peek("gantry-sandbox-web")?.taskDefinition,
+      },
+      snapshotId: "gantry-sandbox-20261122t100000z-a1b2c3",
+    });
+    expect(stepsOf(res)).toEqual(
+      ["preflight", "stack", "snapshot", "migrate", "release", "gates"].map((s) => `${s}:succeeded`),
+    );
+    expect(ctx.store.objects.has(LOCK_KEY)).toBe(false);
+    expect(await ledger(ctx)).toEqual([res.record]);
+    expect(await journal(ctx)).toEqual([
+      "begin",
+      ...["preflight", "stack", "snapshot", "migrate", "release", "gates"].flatMap((s) => [
+        `step-start:${s}`,
+        `step-end:${s}:succeeded`,
+      ]),
+      "finish:succeeded",
+    ]);
+  });
+
+  describe.each<{
+    given: string;
+    overrides?: FakeContextOverrides;
+    arrange?: (ctx: FakeDeployContext) => void;
+    failed: string;
+    code: string;
+  }>([
+    {
+      given: "a tag that is not in ECR",
+      overrides: { pushTag: false },
+      failed: "preflight",
+      code: "IMAGE_NOT_FOUND",
+    },
+    {
+      given: "a stack update that fails",
+      arrange: (ctx) => {
+        ctx.stack.upFailure = new PulumiError("pulumi up of stack sandbox failed: boom", {
+          code: "STACK_UP_FAILED",
+        });
+      },
+      failed: "stack",
+      code: "STACK_UP_FAILED",
+    },
+    {
+      given: "a snapshot that never becomes available",
+      overrides: { timing: { snapshotTimeoutMs: 40 } },
+      arrange: (ctx) => {
+        ctx.ports.rds.outcome = "hold";
+      },
+      failed: "snapshot",
+      code: "SNAPSHOT_TIMEOUT",
+    },
+    {
+      given: "a migration that exits 1",
+      arrange: (ctx) => {
+        ctx.ports.ecs.taskExitFor = () => ({ kind: "exit", exitCode: 1 });
+      },
+      failed: "migrate",
+      code: "MIGRATION_FAILED",
+    },
+  ])("GIVEN $given", ({ overrides, arrange, failed, code }) => {
+    it("WHEN deployed THEN exit 1, failed, nothing released, lock released, ledger appended", async () => {
+      const ctx = fakeDeployContext(overrides);
+      arrange?.(ctx);
+
+      const res = await deploy(ctx);
+
+      expect(res.exitCode).toBe(DEPLOY_EXIT.failedUnchanged);
+      expect(res.error).toMatchObject({ code });
+      expect(res.record).toMatchObject({ status: "failed", previous: null, current: null });
+      expect(res.record.steps.find((s) => s.status === "failed")?.name).toBe(failed);
+      expect(ctx.fake.log.count("ecs.updateService")).toBe(0);
+      expect(runningEverywhere(ctx)).toBe("v1.0.0");
+      expect(ctx.store.objects.has(LOCK_KEY)).toBe(false);
+      expect(await ledger(ctx)).toEqual([res.record]);
+      const events = await journal(ctx);
+      expect(events[0]).toBe("begin");
+      expect(events).toContain(`step-end:${failed}:failed`);
+      expect(events.at(-1)).toBe("finish:failed");
+    });
+  });
+
+  describe.each<{ given: string; arrange: (ctx: FakeDeployContext) => void }>([
+    {
+      given: "a release whose health endpoint answers 500",
+      arrange: (ctx) => {
+        ctx.fake.healthFaults.set("v2.0.0", { status: 500 });
+      },
+    },
+    { given: "a release ECS's circuit breaker fails and rolls back", arrange: releaseCrashes },
+    {
+      given: "a release whose targets turn unhealthy",
+      arrange: (ctx) => {
+        ctx.ports.ecs.rolloutFor = ({ taskDefinition }) =>
+          taskDefinition.containerDefinitions?.some((c) => c.image?.endsWith(NEW_DIGEST))
+            ? { kind: "unhealthy", description: "Health checks failed with these codes: [500]" }
+            : { kind: "complete" };
+      },
+    },
+  ])("GIVEN $given", ({ arrange }) => {
+    it("WHEN deployed THEN exit 3, rolled_back, every service verified back on v1.0.0, lock released, ledger appended", async () => {
+      const ctx = fakeDeployContext();
+      arrange(ctx);
+
+      const res = await deploy(ctx);
+
+      expect(res.exitCode).toBe(DEPLOY_EXIT.rolledBack);
+      expect(res.record.status).toBe("rolled_back");
+      expect(runningEverywhere(ctx)).toBe("v1.0.0");
+      expect(ctx.ports.ecs.peek("gantry-sandbox-web")?.taskDefinition).toBe(
+        ctx.fake.initialTaskDefinitions.web,
+      );
+      expect(res.record.current).toEqual({
+        tag: "v1.0.0",
+        taskDefinitionArn: ctx.fake.initialTaskDefinitions.web,
+      });
+      expect(stepsOf(res).slice(-3)).toEqual(["gates:failed", "release:undone", "preflight:undone"]);
+      expect(ctx.store.objects.has(LOCK_KEY)).toBe(false);
+      expect(await ledger(ctx)).toEqual([res.record]);
+      expect((await journal(ctx)).slice(-4)).toEqual([
+        "step-end:gates:failed",
+        "step-end:release:undone",
+        "step-end:preflight:undone",
+        "finish:rolled_back",
+      ]);
+    });
+  });
+
+  it("GIVEN UpdateService fails for one service after another was updated WHEN deployed THEN the updated one is rolled back: exit 3, every service on v1.0.0", async () => {
+    const ctx = fakeDeployContext();
+    ctx.ports.ecs.updateServiceFailures.set(
+      "gantry-sandbox-api",
+      new AwsError("update ECS service gantry-sandbox-api: Rate exceeded", {
+        code: "AWS_ThrottlingException",
+      }),
+    );
+
+    const res = await deploy(ctx);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // anything still in flight lands
+
+    expect(ctx.fake.log.argsOf("ecs.updateService").map((a) => a[1])).toContain("gantry-sandbox-web");
+    expect(runningEverywhere(ctx)).toBe("v1.0.0");
+    expect(res.exitCode).toBe(DEPLOY_EXIT.rolledBack);
+    expect(res.record.status).toBe("rolled_back");
+  });
+
+  it("GIVEN a release that fails and a rollback that cannot verify (the old version fails its health check too) WHEN deployed THEN exit 4, failed, lock released, ledger appended", async () => {
+    const ctx = fakeDeployContext({ timing: { rolloutTimeoutMs: 100 } });
+    ctx.fake.healthFaults.set("v2.0.0", { status: 500 });
+    ctx.fake.healthFaults.set("v1.0.0", { status: 500 });
+
+    const res = await deploy(ctx);
+
+    expect(res.exitCode).toBe(DEPLOY_EXIT.rollbackUnverified);
+    expect(res.record.status).toBe("failed");
+    expect(stepsOf(res)).toContain("release:undo_failed");
+    expect(res.record.steps.find((s) => s.status === "undo_failed")?.detail).toMatch(
+      /^rollback not verified: /,
+    );
+    expect(ctx.store.objects.has(LOCK_KEY)).toBe(false);
+    expect(await ledger(ctx)).toEqual([res.record]);
+    expect((await journal(ctx)).at(-1)).toBe("finish:failed");
+  });
+
+  it("GIVEN gates that passed but ECS runs something else at the finish WHEN deployed THEN exit 4, failed: the outcome is checked, not assumed", async () => {
+    const ctx = fakeDeployContext();
+    const meanwhile: PlannedStep = {
+      step: {
+        name: "someone-else-deploys",
+        run: async () => {
+          const web = ctx.fake.initialTaskDefinitions.web ?? "";
+          await ctx.ports.ecs.updateService("gantry-sandbox", "gantry-sandbox-web", web);
+        },
+      },
+      included: true,
+      why: "test: another tool changes the service after the gates",
+    };
+
+    const res = await runDeploy(ctx, {
+      signal: new AbortController().signal,
+      plan: [...planDeploy(ctx), meanwhile],
+    });
+
+    expect(res.exitCode).toBe(DEPLOY_EXIT.rollbackUnverified);
+    expect(res.record.status).toBe("failed");
+    expect(runningEverywhere(ctx)).toBe("mixed");
+    expect(ctx.reporter.messages("warn")).toContain("the gates passed but ECS no longer runs the release");
+    expect(ctx.store.objects.has(LOCK_KEY)).toBe(false);
+    expect(await ledger(ctx)).toEqual([res.record]);
+  });
+
+  it("GIVEN another live deploy holds the lock WHEN deployed THEN exit 5, nothing called, its lock kept, no ledger entry", async () => {
+    const ctx = fakeDeployContext();
+    ctx.alivePids.add(777);
+    const theirs = new DeployLock(ctx.store, "sandbox", {
+      now: () => Date.now(),
+      host: "runner-1",
+      isAlive: () => true,
+    });
+    await theirs.acquire({
+      deploymentId: "20261122T094500Z-0f0f0f",
+      env: "sandbox",
+      actor: "bob",
+      host: "runner-1",
+      pid: 777,
+      startedAt: "2026-11-22T09:45:00.000Z",
+    });
+
+    const res = await deploy(ctx);
+
+    expect(res.exitCode).toBe(DEPLOY_EXIT.locked);
+    expect(res.record.status).toBe("failed");
+    expect(res.error).toMatchObject({ code: "LOCKED" });
+    expect(ctx.fake.log.names()).toEqual([]);
+    expect(runningEverywhere(ctx)).toBe("v1.0.0");
+    expect((await theirs.holder())?.holder.deploymentId).toBe("20261122T094500Z-0f0f0f");
+    expect(await ledger(ctx)).toEqual([]);
+    expect(await journal(ctx)).toEqual([
+      "begin",
+      "step-start:preflight",
+      "step-end:preflight:failed",
+      "finish:failed",
+    ]);
+  });
+
+  it("GIVEN a rollout in progress WHEN the deploy is interrupted THEN exit 130, aborted, the release rolled back and verified, lock released, ledger appended", async () => {
+    const ctx = fakeDeployContext();
+    releaseHangs(ctx);
+    const controller = new AbortController();
+    void ctx.fake.log.next("ecs.deploymentTaskIps").then(() => {
+      controller.abort(new Error("SIGINT"));
+    });
+
+    const res = await deploy(ctx, controller.signal);
+
+    expect(res.exitCode).toBe(DEPLOY_EXIT.interrupted);
+    expect(res.record.status).toBe("aborted");
+    expect(runningEverywhere(ctx)).toBe("v1.0.0");
+    expect(stepsOf(res).slice(-3)).toEqual(["gates:failed", "release:undone", "preflight:undone"]);
+    expect(ctx.store.objects.has(LOCK_KEY)).toBe(false);
+    expect(await ledger(ctx)).toEqual([res.record]);
+    expect((await journal(ctx)).at(-1)).toBe("finish:aborted");
+  });
+
+  it("GIVEN a migration running WHEN the deploy is interrupted THEN exit 130, aborted, its task stopped, nothing released, lock released", async () => {
+    const ctx = fakeDeployContext();
+    ctx.ports.ecs.taskExitFor = () => ({ kind: "hold" });
+    const controller = new AbortController();
+    void ctx.fake.log.next("ecs.describeTask").then(() => {
+      controller.abort(new Error("SIGINT"));
+    });
+
+    const res = await deploy(ctx, controller.signal);
+
+    expect(res.exitCode).toBe(DEPLOY_EXIT.interrupted);
+    expect(res.record.status).toBe("aborted");
+    expect(ctx.fake.log.count("ecs.stopTask")).toBe(1);
+    expect(ctx.fake.log.count("ecs.updateService")).toBe(0);
+    expect(runningEverywhere(ctx)).toBe("v1.0.0");
+    expect(ctx.store.objects.has(LOCK_KEY)).toBe(false);
+    expect(await ledger(ctx)).toEqual([res.record]);
+  });
+
+  it("GIVEN the deploy is interrupted before it starts WHEN deployed THEN exit 130, nothing called, no lock taken", async () => {
+    const ctx = fakeDeployContext();
+    const controller = new AbortController();
+    controller.abort(new Error("SIGTERM"));
+
+    const res = await deploy(ctx, controller.signal);
+
+    expect(res.exitCode).toBe(DEPLOY_EXIT.interrupted);
+    expect(res.record.status).toBe("aborted");
+    expect(ctx.fake.log.names()).toEqual([]);
+    expect(ctx.store.objects.has(LOCK_KEY)).toBe(false);
+  });
+
+  it("GIVEN a rollout in progress and a previous version that no longer starts WHEN the deploy is interrupted THEN exit 4, failed (the rollback did not verify)", async () => {
+    const ctx = fakeDeployContext({ timing: { rolloutTimeoutMs: 100 } });
+    ctx.ports.ecs.rolloutFor = () => ({ kind: "hold" });
+    const controller = new AbortController();
+    void ctx.fake.log.next("ecs.deploymentTaskIps").then(() => {
+      controller.abort(new Error("SIGINT"));
+    });
+
+    const res = await deploy(ctx, controller.signal);
+
+    expect(stepsOf(res)).toContain("release:undo_failed");
+    expect(res.exitCode).toBe(DEPLOY_EXIT.rollbackUnverified);
+    expect(res.record.status).toBe("failed");
+  });
+
+  it("GIVEN a lease renewal in flight when the deploy finishes WHEN it ends THEN the lock is still released", async () => {
+    const store = new LaggingLockStore();
+    const ctx = fakeDeployContext({ store });
+
+    const res = await runDeploy(ctx, { signal: new AbortController().signal, leaseRenewMs: 1 });
+    const lockLeft = ctx.store.objects.has(LOCK_KEY);
+    store.deliver();
+
+    expect(res.exitCode).toBe(DEPLOY_EXIT.succeeded);
+    expect(store.renewals).toBeGreaterThan(0);
+    expect(lockLeft).toBe(false);
+  });
+});
+
+/**
+ * The store as seen over a slow network: a conditional write of the lock takes effect at once, but
+ * its answer arrives only when the test delivers it (as an S3 PUT applied before its response).
+ */
+class LaggingLockStore extends MemoryStore {
+  renewals = 0;
+  private readonly pending: (() => void)[] = [];
+
+  override putIfMatch(key: string, body: string, etag: string): Promise<{ etag: string } | "changed"> {
+    const applied = super.putIfMatch(key, body, etag);
+    if (!key.startsWith("locks/")) return applied;
+    this.renewals += 1;
+    return new Promise((resolve) => this.pending.push(() => void applied.then(resolve)));
+  }
+
+  deliver(): void {
+    for (const answer of this.pending.splice(0)) answer();
+  }
+}

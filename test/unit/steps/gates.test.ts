@@ -1,0 +1,218 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { nextRevision } from "../../../src/aws/ecs.ts";
+import { MAX_POLL_INTERVAL_MS } from "../../../src/checks/poll.ts";
+import { gatesStep } from "../../../src/steps/gates.ts";
+import { type FakeContextOverrides, type FakeDeployContext, fakeDeployContext } from "../../fakes/context.ts";
+
+const signal = new AbortController().signal;
+
+/**
+ * What the release step leaves behind, made through the fake's own API (not the release step):
+ * every service has a deployment of v2.0.0 in progress, recorded in the facts.
+ */
+async function releasedContext(overrides: FakeContextOverrides = {}): Promise<FakeDeployContext> {
+  const ctx = fakeDeployContext({ established: true, ...overrides });
+  const { ecs } = ctx.ports;
+  for (const svc of ctx.fake.outputs.services) {
+    const previous = ctx.fake.initialTaskDefinitions[svc.name] ?? "";
+    const next = ecs.seedTaskDefinition(
+      nextRevision(
+        ecs.definition(previous) ?? {},
+        svc.containerName,
+        ctx.fake.ecr.image("v2.0.0").imageUri,
+        "v2.0.0",
+      ),
+    );
+    const deploymentId = await ecs.updateService(ctx.fake.outputs.clusterName, svc.serviceName, next);
+    ctx.facts.releases.push({
+      name: svc.name,
+      serviceName: svc.serviceName,
+      containerName: svc.containerName,
+      previousTaskDefinition: previous,
+      previousTag: "v1.0.0",
+      desiredCount: 2,
+      newTaskDefinition: next,
+      deploymentId,
+    });
+  }
+  return ctx;
+}
+
+const webDeployment = (ctx: FakeDeployContext): string =>
+  ctx.facts.releases.find((r) => r.name === "web")?.deploymentId ?? "";
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("gates step", () => {
+  it("GIVEN rollouts that complete with healthy targets, the new version served and quiet alarms WHEN run THEN the gates pass", async () => {
+    const ctx = await releasedContext();
+
+    await gatesStep.run(ctx, signal);
+
+    expect(ctx.reporter.messages("info").at(-1)).toMatch(
+      /^gates passed: rollout COMPLETED .*2\/2 new targets healthy.*http:\/\/127\.0\.0\.1:9\/web\/health 200, version=v2\.0\.0.*1 alarms OK$/,
+    );
+    expect(ctx.reporter.messages("progress")).toContainEqual(
+      expect.stringMatching(/^rollout: rollout IN_PROGRESS/),
+    );
+    // health is checked in the bake window only, once the rollout completed
+    expect(ctx.fake.log.argsOf("http.get").map((a) => a[0])).toEqual([
+      "http://127.0.0.1:9/web/health",
+      "http://127.0.0.1:9/api/health",
+    ]);
+  });
+
+  describe.each([
+    {
+      given: "a rollout the circuit breaker fails",
+      arrange: (ctx: FakeDeployContext) => {
+        ctx.ports.ecs.fail("gantry-sandbox-web", "ECS deployment circuit breaker: tasks failed to start.", {
+          rollback: false,
+        });
+      },
+      code: "ROLLOUT_FAILED",
+      message: "gate failed: ECS deployment circuit breaker: tasks failed to start.",
+    },
+    {
+      given: "a rollout ECS failed and is rolling back",
+      arrange: (ctx: FakeDeployContext) => {
+        ctx.ports.ecs.fail("gantry-sandbox-web", "ECS deployment circuit breaker: tasks failed to start.", {
+          rollback: true,
+        });
+      },
+      code: "ROLLOUT_FAILED",
+      message: "gate failed: ECS deployment circuit breaker: tasks failed to start.",
+    },
+    {
+      given: "the released deployment disappeared",
+      arrange: (ctx: FakeDeployContext) => {
+        ctx.ports.ecs.forget("gantry-sandbox-web", webDeployment(ctx));
+      },
+      code: "ECS_ROLLED_BACK",
+      message: /^gate failed: deployment ecs-svc\/\d+ is no longer listed: ECS rolled it back/,
+    },
+    {
+      given: "new targets that turn unhealthy",
+      arrange: (ctx: FakeDeployContext) => {
+        ctx.ports.ecs.setTargets(
+          "gantry-sandbox-api",
+          "unhealthy",
+          "Health checks failed with these codes: [502]",
+        );
+      },
+      code: "TARGETS_UNHEALTHY",
+      message: "gate failed: 2 of 2 new targets unhealthy: Health checks failed with these codes: [502]",
+    },
+    {
+      given: "a health endpoint answering 500",
+      arrange: (ctx: FakeDeployContext) => {
+        ctx.fake.healthFaults.set("v2.0.0", { status: 500 });
+      },
+      code: "HEALTH_HTTP",
+      message: "gate failed: http://127.0.0.1:9/web/health answered HTTP 500",
+    },
+    {
+      given: "a health endpoint serving the wrong version",
+      arrange: (ctx: FakeDeployContext) => {
+        ctx.fake.healthFaults.set("v2.0.0", { status: 200, body: { version: "v1.9.9" } });
+      },
+      code: "HEALTH_VERSION",
+      message: 'gate failed: http://127.0.0.1:9/web/health serves version="v1.9.9", expected "v2.0.0"',
+    },
+    {
+      given: "an alarm that goes off during the rollout",
+      arrange: (ctx: FakeDeployContext) => {
+        ctx.ports.alarms.set("gantry-sandbox-web-5xx", "ALARM", "7 errors in 1 minute");
+      },
+      code: "ALARM",
+      message: "gate failed: gantry-sandbox-web-5xx in ALARM (7 errors in 1 minute)",
+    },
+    {
+      given: "a rollout that never completes",
+      arrange: (ctx: FakeDeployContext) => {
+        ctx.ports.ecs.settleAfter = Number.POSITIVE_INFINITY;
+      },
+      code: "GATE_TIMEOUT",
+      message: /^gate failed: rollout IN_PROGRESS .* \(deadline reached\)$/,
+    },
+  ])("GIVEN $given", ({ arrange, code, message }) => {
+    it(`WHEN the gates run THEN they fail with ${code}, saying why`, async () => {
+      const ctx = await releasedContext({ timing: { rolloutTimeoutMs: 80 } });
+      arrange(ctx);
+
+      const err = await gatesStep.run(ctx, signal).catch((e: unknown) => e);
+
+      expect(err).toMatchObject({ name: "StepError", code });
+      expect((err as Error).message).toMatch(message);
+      expect((err as { hint?: string }).hint).toBe(
+        "the release is rolled back automatically; see gantry status",
+      );
+    });
+  });
+
+  it("GIVEN an alarm that goes off during the bake window WHEN the gates run THEN they fail with ALARM", async () => {
+    const ctx = await releasedContext({ gantry: { bakeSeconds: 5 } });
+    void ctx.fake.log.next("http.get").then(() => {
+      ctx.ports.alarms.set("gantry-sandbox-web-5xx", "ALARM", "9 errors in 1 minute");
+    });
+
+    const err = await gatesStep.run(ctx, signal).catch((e: unknown) => e);
+
+    expect(err).toMatchObject({
+      code: "ALARM",
+      message: "gate failed: gantry-sandbox-web-5xx in ALARM (9 errors in 1 minute)",
+    });
+    // the rollout gate had passed: health is only asked in the bake window
+    expect(ctx.fake.log.count("http.get")).toBeGreaterThan(0);
+    expect(ctx.ports.ecs.peek("gantry-sandbox-web")?.deployments[0]?.rolloutState).toBe("COMPLETED");
+  });
+
+  it("GIVEN an alarm already in ALARM before the deploy (baseline) WHEN the gates run THEN it does not fail them", async () => {
+    const ctx = await releasedContext();
+    ctx.ports.alarms.set("gantry-sandbox-web-5xx", "ALARM", "noisy since Monday");
+    ctx.facts.baselineAlarms.add("gantry-sandbox-web-5xx");
+
+    await gatesStep.run(ctx, signal);
+
+    expect(ctx.reporter.messages("info").at(-1)).toMatch(/^gates passed: /);
+  });
+
+  it("GIVEN a rollout in progress WHEN the deploy is interrupted THEN the gates stop watching with ABORTED", async () => {
+    const ctx = await releasedContext();
+    ctx.ports.ecs.settleAfter = Number.POSITIVE_INFINITY;
+    const controller = new AbortController();
+
+    const running = gatesStep.run(ctx, controller.signal);
+    await ctx.fake.log.next("ecs.describeService");
+    controller.abort(new Error("SIGINT"));
+
+    await expect(running).rejects.toMatchObject({
+      code: "ABORTED",
+      message: "interrupted while watching the rollout",
+    });
+  });
+
+  it("GIVEN a configured poll interval of a minute WHEN a rollout is watched for 10 s (fake time) THEN it is observed at least every 2 s", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    const ctx = await releasedContext({ timing: { pollIntervalMs: 60_000, rolloutTimeoutMs: 10_000 } });
+    ctx.ports.ecs.settleAfter = Number.POSITIVE_INFINITY;
+
+    const running = gatesStep.run(ctx, signal).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(10_000);
+    const err = await running;
+
+    expect(err).toMatchObject({ code: "GATE_TIMEOUT" });
+    const looks = ctx.fake.log.timesOf("ecs.describeService").filter((_, i) => i % 2 === 0);
+    const gaps = looks.slice(1).map((t, i) => t - (looks[i] ?? t));
+    expect(looks.length).toBeGreaterThanOrEqual(5);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(MAX_POLL_INTERVAL_MS);
+  });
+
+  it("GIVEN the stack step has not run WHEN the gates run THEN NO_OUTPUTS", async () => {
+    const ctx = fakeDeployContext();
+
+    await expect(gatesStep.run(ctx, signal)).rejects.toMatchObject({ code: "NO_OUTPUTS" });
+  });
+});
