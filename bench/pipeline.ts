@@ -14,6 +14,7 @@
  *     the Pulumi engine and poll intervals), without the stack step (the engine and the inline
  *     Pulumi program it runs), plus the cold import of the deploy modules in a fresh process.
  */
+import { runtimePaths } from "../src/config/runtime.ts";
 import { spawnSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
@@ -26,7 +27,7 @@ import { stopSandbox } from "../src/sandbox/process.ts";
 import type { DeployContext } from "../src/steps/context.ts";
 import { runDeploy } from "../src/steps/deploy.ts";
 import { deployContext, wireEnvironment } from "../src/steps/wire.ts";
-import { projectRoot, toolsDir } from "../src/tools/paths.ts";
+import { projectRoot } from "../src/tools/paths.ts";
 
 /** Rollout time of the bench's sandbox (seconds). */
 const ROLLOUT_S = 2;
@@ -112,7 +113,7 @@ function coldImports(runs: number): number[] {
 /** Run (a) and (b). `runs` repetitions of each failure kind and of the successful deploy. */
 export async function benchPipeline(runs: number): Promise<PipelineResults> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "gantry-bench-pipeline-"));
-  const paths = { projectDir: projectRoot, configDir: projectRoot, toolsDir, sandboxDir: dir };
+  const paths = runtimePaths({ GANTRY_SANDBOX_DIR: dir });
   const timeline: Timeline = { steps: [] };
   const reporter = recorder(timeline);
   const wired = await wireEnvironment("sandbox", paths, reporter);

@@ -14,6 +14,7 @@
  * Noise: a fixed CPU-bound loop is timed before and after; its spread is reported beside the
  * results so a reader can tell a regression from a busy machine.
  */
+import { runtimePaths } from "../src/config/runtime.ts";
 import { spawnSync } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -90,7 +91,7 @@ for (let i = 0; i < 3; i++) {
   const dir = await mkdtemp(path.join(os.tmpdir(), "gantry-bench-"));
   try {
     sandboxStart.push(await time(() => startSandbox({ stateDir: dir, toolsDir, log: () => undefined })));
-    const paths = { projectDir: projectRoot, configDir: projectRoot, toolsDir, sandboxDir: dir };
+    const paths = runtimePaths({ GANTRY_SANDBOX_DIR: dir });
     const { stack } = await openEnvironment("sandbox", paths, quiet);
     up.push(await time(() => stack.up()));
     preview.push(await time(() => stack.preview()));

@@ -3,6 +3,8 @@
  *
  * - `GANTRY_SANDBOX_DIR`: where the sandbox keeps its pid file, log, workspace and Pulumi state
  *   (default `<project>/.sandbox`). Tests and parallel checkouts point it elsewhere.
+ * - `GANTRY_STATE_DIR`: gantry's local working state for real environments — Automation API
+ *   workspaces and local journal copies (default `<project>/.gantry`).
  * - `GANTRY_CONFIG_DIR`: where `Pulumi.<env>.yaml` files are read from (default: the project folder).
  *   Tests use it to deploy with their own config without touching the committed files.
  * - `GITHUB_ACTOR`, else `USER`: who deploys (recorded in the lock and the ledger).
@@ -15,6 +17,8 @@ export interface EnvironmentPaths {
   readonly projectDir: string;
   /** Folder of the `Pulumi.<env>.yaml` files. */
   readonly configDir: string;
+  /** Local working state of real environments (workspaces, journal copies). */
+  readonly stateDir: string;
   readonly toolsDir: string;
   readonly sandboxDir: string;
 }
@@ -28,5 +32,8 @@ export function runtimeActor(env: NodeJS.ProcessEnv = process.env): string {
 export function runtimePaths(env: NodeJS.ProcessEnv = process.env): EnvironmentPaths {
   const sandboxDir = env.GANTRY_SANDBOX_DIR ? path.resolve(env.GANTRY_SANDBOX_DIR) : defaultSandboxDir;
   const configDir = env.GANTRY_CONFIG_DIR ? path.resolve(env.GANTRY_CONFIG_DIR) : projectRoot;
-  return Object.freeze({ projectDir: projectRoot, configDir, toolsDir, sandboxDir });
+  const stateDir = env.GANTRY_STATE_DIR
+    ? path.resolve(env.GANTRY_STATE_DIR)
+    : path.join(projectRoot, ".gantry");
+  return Object.freeze({ projectDir: projectRoot, configDir, stateDir, toolsDir, sandboxDir });
 }

@@ -115,10 +115,11 @@ export async function runDeploy(
       {
         signal: deps.signal,
         observer: {
-          onStepStart: (name) => {
+          onStepStart: async (name) => {
+            // Durable before the step runs (and before it is announced): recovery after a
+            // SIGKILL knows what was in flight.
+            await ctx.journal.append({ event: "step-start", step: name });
             reporter.emit({ type: "step-start", name });
-            // Durable before the step runs: recovery after a SIGKILL knows what was in flight.
-            return ctx.journal.append({ event: "step-start", step: name });
           },
           onStepEnd: (r) => {
             const detail = detailOf(r);

@@ -54,7 +54,7 @@ export async function openEnvironment(
     workDir:
       env === "sandbox"
         ? path.join(paths.sandboxDir, "workspace")
-        : path.join(paths.projectDir, ".gantry", "workspaces", env),
+        : path.join(paths.stateDir, "workspaces", env),
     projectName: PROJECT_NAME,
     config: config.pulumiConfig,
     program: environmentProgram(config, sandbox),

@@ -34,27 +34,35 @@ export const gatesStep: Step<DeployContext, void> = {
     );
     if (!rollout.ok) throw gateError(rollout);
     const bakeMs = ctx.config.gantry.bakeSeconds * 1000;
-    // The bake and the smoke gate run together; the first to fail stops the other.
+    // The bake and the smoke gate run together.
     const both = new AbortController();
     const stopBoth = (): void => {
       both.abort(signal.reason);
     };
     signal.addEventListener("abort", stopBoth, { once: true });
+    // A failure — or an error thrown — in either stops the other (no smoke command left running).
+    const stopOnFailure = <T extends { ok: boolean }>(p: Promise<T>): Promise<T> =>
+      p.then(
+        (r) => {
+          if (!r.ok) both.abort();
+          return r;
+        },
+        (err: unknown) => {
+          both.abort();
+          throw err;
+        },
+      );
     const [bake, smoke] = await Promise.all([
-      watch(
-        ctx,
-        outputs,
-        watched,
-        { name: "bake", untilPass: false, durationMs: bakeMs, health: true, alarmsFatal: true },
-        both.signal,
-      ).then((r) => {
-        if (!r.ok) both.abort();
-        return r;
-      }),
-      runSmoke(ctx, outputs, Date.now() + bakeMs, both.signal).then((r) => {
-        if (!r.ok) both.abort();
-        return r;
-      }),
+      stopOnFailure(
+        watch(
+          ctx,
+          outputs,
+          watched,
+          { name: "bake", untilPass: false, durationMs: bakeMs, health: true, alarmsFatal: true },
+          both.signal,
+        ),
+      ),
+      stopOnFailure(runSmoke(ctx, outputs, Date.now() + bakeMs, both.signal)),
     ]).finally(() => {
       signal.removeEventListener("abort", stopBoth);
     });

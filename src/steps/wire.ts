@@ -45,12 +45,21 @@ export async function wireEnvironment(
 ): Promise<WiredEnvironment> {
   const config = await loadEnvironmentConfig(paths.configDir, env);
   if (env !== "sandbox") {
-    // Fail fast, before the engine starts, when there are no AWS credentials at all.
+    const bucket = config.stack.stateBucket;
+    if (!bucket) {
+      throw new ConfigError(`${config.file}: platform:stateBucket.name: required for ${env}`, {
+        code: "STATE_BUCKET_MISSING",
+        hint: "create the state bucket with the bootstrap stack (README: AWS environments) and name it here",
+      });
+    }
+    // Fail fast, before the engine starts or anything is created: credentials, then the endpoint
+    // and the state bucket (one read of the lock object, which the deploy role may read).
     const probe = createAwsClients({ region: config.region });
     try {
-      await probe.ecs.config.credentials();
-    } catch (err) {
-      throw classifyAwsError(err, `deploy to ${env} (${config.region})`);
+      await probe.ecs.config.credentials().catch((err: unknown) => {
+        throw classifyAwsError(err, `deploy to ${env} (${config.region})`);
+      });
+      await new DeployLock(new S3Store(probe.s3, bucket.name, bucket.prefix), env, hostClock()).holder();
     } finally {
       probe.destroy();
     }
@@ -69,25 +78,21 @@ export async function wireEnvironment(
     http: new FetchHttp(),
     logs: new LogsAdapter(clients.logs),
   };
+  // Real environments name their state bucket (checked above); the sandbox creates its own.
   const configured = opened.config.stack.stateBucket;
   let store: StorePort;
   if (configured) {
     store = new S3Store(clients.s3, configured.name, configured.prefix);
-  } else if (opened.sandbox) {
+  } else {
     try {
       await clients.s3
         .send(new HeadBucketCommand({ Bucket: SANDBOX_STATE_BUCKET }))
         .catch(() => clients.s3.send(new CreateBucketCommand({ Bucket: SANDBOX_STATE_BUCKET })));
     } catch (err) {
+      clients.destroy();
       throw classifyAwsError(err, `create the sandbox state bucket ${SANDBOX_STATE_BUCKET}`);
     }
     store = new S3Store(clients.s3, SANDBOX_STATE_BUCKET, "gantry");
-  } else {
-    clients.destroy();
-    throw new ConfigError(`${opened.config.file}: platform:stateBucket.name: required for ${env}`, {
-      code: "STATE_BUCKET_MISSING",
-      hint: "create the state bucket with the bootstrap stack (README: AWS environments) and name it here",
-    });
   }
   return { ...opened, clients, ports, store };
 }
@@ -96,7 +101,7 @@ export async function wireEnvironment(
 export function journalDir(env: EnvironmentName, paths: EnvironmentPaths): string {
   return env === "sandbox"
     ? path.join(paths.sandboxDir, "journal")
-    : path.join(paths.projectDir, ".gantry", "journal");
+    : path.join(paths.stateDir, "journal");
 }
 
 /** The context of one deploy (or rollback, or recovery) of a wired environment. */

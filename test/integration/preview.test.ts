@@ -5,6 +5,7 @@
  * matches (config changed after it was saved) refused with PLAN_MISMATCH, nothing changed.
  * Own Pulumi state (GANTRY_SANDBOX_DIR) and config folders (GANTRY_CONFIG_DIR), the suite's sandbox.
  */
+import { runtimePaths } from "../../src/config/runtime.ts";
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -18,7 +19,7 @@ import { SandboxControl } from "../../src/sandbox/control.ts";
 import { planDeploy } from "../../src/steps/plan.ts";
 import { previewDeploy } from "../../src/steps/preview.ts";
 import { wireEnvironment, type WiredEnvironment } from "../../src/steps/wire.ts";
-import { projectRoot, toolsDir } from "../../src/tools/paths.ts";
+import { projectRoot } from "../../src/tools/paths.ts";
 import { type CliRun, runGantry } from "../helpers/cli.ts";
 import { DEFAULT_TOKEN, startGitHubApiServer } from "../helpers/github-api-server.ts";
 
@@ -43,7 +44,7 @@ describe("gantry preview and deploy --plan on the sandbox", () => {
   function wire(configDir: string): Promise<WiredEnvironment> {
     return wireEnvironment(
       "sandbox",
-      { projectDir: projectRoot, configDir, toolsDir, sandboxDir: stateDir },
+      runtimePaths({ GANTRY_SANDBOX_DIR: stateDir, GANTRY_CONFIG_DIR: configDir }),
       quiet,
     );
   }

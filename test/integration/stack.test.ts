@@ -42,7 +42,13 @@ describe("sandbox stack via the Automation API", () => {
       path.join(projectRoot, "Pulumi.sandbox.yaml"),
       path.join(projectDir, "Pulumi.sandbox.yaml"),
     );
-    paths = { projectDir, configDir: projectDir, toolsDir, sandboxDir };
+    paths = {
+      projectDir,
+      configDir: projectDir,
+      stateDir: path.join(projectDir, ".gantry"),
+      toolsDir,
+      sandboxDir,
+    };
     aws = createAwsClients({ region: "us-east-1", endpoint });
   });
 

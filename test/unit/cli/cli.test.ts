@@ -1,5 +1,7 @@
 /** The CLI's contract on bad input: exit 2, one-line error with a hint, nothing started. */
 import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { projectRoot } from "../../../src/tools/paths.ts";
@@ -78,5 +80,32 @@ describe("gantry CLI usage errors", () => {
     expect(res.stderr).toMatch(
       /^gantry: error: no valid AWS credentials to deploy to dev \(us-east-1\): .+\n {2}hint: .*aws sso login.*\n$/,
     );
+  });
+
+  it("GIVEN an unreachable AWS endpoint WHEN deploy --env dev THEN exit 1 with one line and a hint, no lock and no stack created", () => {
+    const backend = mkdtempSync(path.join(os.tmpdir(), "gantry-unreachable-"));
+    try {
+      const env: NodeJS.ProcessEnv = {
+        AWS_EC2_METADATA_DISABLED: "true",
+        AWS_ACCESS_KEY_ID: "AKIAGANTRYTEST",
+        AWS_SECRET_ACCESS_KEY: "not-a-secret",
+        AWS_ENDPOINT_URL: "http://127.0.0.1:9", // discard port: nothing listens there
+        PULUMI_BACKEND_URL: `file://${backend}`,
+        PULUMI_CONFIG_PASSPHRASE: "test-only",
+        DEV_TEST_API_TOKEN: "unused-here",
+        GANTRY_SANDBOX_DIR: path.join(backend, "sandbox"),
+        GANTRY_STATE_DIR: path.join(backend, "gantry"), // workspaces and journals of real envs
+      };
+      const res = gantryWith(env, "deploy", "--env", "dev", "--tag", "v1.0.0");
+      expect(res.code).toBe(1);
+      expect(res.stderr).toMatch(
+        /^gantry: error: cannot reach the AWS endpoint .+ECONNREFUSED.*\n {2}hint: .+\n$/,
+      );
+      // Nothing was created in the Pulumi backend: no stack, no engine lock.
+      expect(existsSync(path.join(backend, ".pulumi", "stacks"))).toBe(false);
+      expect(existsSync(path.join(backend, ".pulumi", "locks"))).toBe(false);
+    } finally {
+      rmSync(backend, { recursive: true, force: true });
+    }
   });
 });
