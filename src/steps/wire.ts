@@ -99,9 +99,7 @@ export async function wireEnvironment(
 
 /** Where an environment's local journal copies live (the store has the authoritative copy). */
 export function journalDir(env: EnvironmentName, paths: EnvironmentPaths): string {
-  return env === "sandbox"
-    ? path.join(paths.sandboxDir, "journal")
-    : path.join(paths.stateDir, "journal");
+  return env === "sandbox" ? path.join(paths.sandboxDir, "journal") : path.join(paths.stateDir, "journal");
 }
 
 /** The context of one deploy (or rollback, or recovery) of a wired environment. */
