@@ -4,6 +4,7 @@
  */
 import { runCli } from "./cli/index.ts";
 import { actionsMaskCommand, maskingReporter, SecretMasker } from "./reporting/mask.ts";
+import { registerTokenSecrets } from "./reporting/notify.ts";
 import { JsonReporter, TerminalReporter } from "./reporting/reporter.ts";
 import { runtimePaths } from "./config/runtime.ts";
 
@@ -22,6 +23,8 @@ const masker = new SecretMasker(
     ? { onAdd: actionsMaskCommand((line) => process.stderr.write(line)) }
     : {},
 );
+// GITHUB_TOKEN and the Slack webhook URL: masked in everything any command prints, from the start.
+registerTokenSecrets(masker, process.env);
 // A live step list with spinners on an interactive terminal; plain timestamped lines in CI and pipes.
 const interactive = process.stderr.isTTY && !process.env.CI;
 const tty = interactive ? await import("./reporting/tty.ts") : undefined;

@@ -186,7 +186,8 @@ export async function performDeploy(
       if (result.error !== undefined && result.exitCode !== 0) {
         const e = result.error;
         process.stderr.write(`gantry: ${result.record.status}: ${ctx.masker.redact(oneLine(e))}\n`);
-        if (e instanceof GantryError && e.hint) process.stderr.write(`  hint: ${e.hint}\n`);
+        if (e instanceof GantryError && e.hint)
+          process.stderr.write(`  hint: ${ctx.masker.redact(e.hint)}\n`);
       }
       return result;
     } finally {

@@ -21,16 +21,19 @@ function exitCodeFor(err: unknown): number {
   return EXIT.failed;
 }
 
-/** Print an error as one line plus its hint, on stderr. */
-export function printError(err: unknown, verbose: boolean): void {
-  const message = oneLine(err);
-  process.stderr.write(`gantry: error: ${message}\n`);
-  if (err instanceof GantryError && err.hint) process.stderr.write(`  hint: ${err.hint}\n`);
-  if (verbose && err instanceof Error && err.cause !== undefined) {
-    process.stderr.write(`  cause: ${oneLine(err.cause)}\n`);
-  }
-  if (!(err instanceof GantryError))
-    process.stderr.write(`  hint: rerun with --verbose; this is a bug if it repeats\n`);
+/** Print an error as one line plus its hint, on stderr, with every registered secret masked. */
+export function printError(
+  err: unknown,
+  verbose: boolean,
+  redact: (text: string) => string = (t) => t,
+): void {
+  const write = (text: string): void => {
+    process.stderr.write(redact(text));
+  };
+  write(`gantry: error: ${oneLine(err)}\n`);
+  if (err instanceof GantryError && err.hint) write(`  hint: ${err.hint}\n`);
+  if (verbose && err instanceof Error && err.cause !== undefined) write(`  cause: ${oneLine(err.cause)}\n`);
+  if (!(err instanceof GantryError)) write(`  hint: rerun with --verbose; this is a bug if it repeats\n`);
 }
 
 /** Run the CLI; resolves to the process exit code. */
@@ -80,7 +83,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
   try {
     await parser.parseAsync();
   } catch (err) {
-    printError(err, argv.includes("--verbose"));
+    printError(err, argv.includes("--verbose"), (text) => ctx.masker.redact(text));
     return exitCodeFor(err);
   }
   return typeof process.exitCode === "number" ? process.exitCode : EXIT.ok;

@@ -125,7 +125,8 @@ export function unlockCommand(ctx: CliContext) {
       const { w, reporter } = await wired(ctx, argv.env, argv);
       try {
         const { deployContext } = await import("../steps/wire.ts");
-        const { recoverAbandoned } = await import("../steps/recover.ts");
+        const { takeOverFrom } = await import("../steps/recover.ts");
+        const { stillHeld } = await import("../steps/preflight.ts");
         const { newDeploymentId } = await import("./deploy.ts");
         const request = {
           env: argv.env,
@@ -147,7 +148,14 @@ export function unlockCommand(ctx: CliContext) {
             `wait for it; if you are sure it is gone: gantry unlock --env ${argv.env} --force`,
           );
         }
-        // Holding the lock ourselves, undo what a dead holder left half done, then free it.
+        // Holding the lock ourselves, undo what a dead holder left half done, then free it. A
+        // signal meanwhile is only acknowledged: stopping a rollback half way helps nobody.
+        recovery.facts.lock = taken.lock;
+        const onSignal = (signal: NodeJS.Signals): void => {
+          reporter.emit({ type: "warn", message: `${signal}: recovering; please wait for it to finish` });
+        };
+        process.on("SIGINT", onSignal);
+        process.on("SIGTERM", onSignal);
         let recovered;
         try {
           if (taken.tookOverFrom) {
@@ -157,10 +165,19 @@ export function unlockCommand(ctx: CliContext) {
                 message: `--force: treating deployment ${taken.tookOverFrom.deploymentId} as gone`,
               });
             }
-            recovered = await recoverAbandoned(recovery, taken.tookOverFrom, new AbortController().signal);
+            recovered = await takeOverFrom(
+              recovery,
+              taken.lock,
+              taken.tookOverFrom,
+              new AbortController().signal,
+            );
           }
         } finally {
-          await recovery.lock.release(taken.lock);
+          process.removeListener("SIGINT", onSignal);
+          process.removeListener("SIGTERM", onSignal);
+          // Unless a failed recovery gave the lock back to the dead holder, to be retried.
+          const held = stillHeld(recovery);
+          if (held) await recovery.lock.release(held);
         }
         reporter.emit({
           type: "result",

@@ -13,7 +13,9 @@ import { ENVIRONMENTS } from "../config/schema.ts";
 import { parseTag } from "../config/tag.ts";
 import { UsageError } from "../errors.ts";
 import type { ActionsContext } from "../github/context.ts";
+import type { SecretMasker } from "../reporting/mask.ts";
 import type { Reporter } from "../reporting/reporter.ts";
+import type { DeployPreview } from "../steps/preview.ts";
 import type { CliContext } from "./context.ts";
 import type { GlobalArgs } from "./index.ts";
 
@@ -26,7 +28,7 @@ interface PreviewArgs extends GlobalArgs {
 }
 
 /** Where `--comment` goes, checked before any work. */
-interface CommentPlan {
+export interface CommentPlan {
   readonly actions: ActionsContext;
   readonly token: string;
   readonly issueNumber: number;
@@ -104,7 +106,7 @@ export async function performPreview(ctx: CliContext, argv: PreviewArgs, reporte
   const tag = argv.tag === undefined ? undefined : parseTag(argv.tag);
   const { actionsContext } = await import("../github/context.ts");
   const actions = actionsContext();
-  ctx.masker.add(actions?.token);
+  // GITHUB_TOKEN is registered with the masker at startup (src/main.ts).
   const comment = commentPlan(argv, actions);
   const savePlan = argv.savePlan === undefined ? undefined : path.resolve(argv.savePlan);
   if (savePlan !== undefined) {
@@ -115,7 +117,6 @@ export async function performPreview(ctx: CliContext, argv: PreviewArgs, reporte
   const { wireEnvironment } = await import("../steps/wire.ts");
   const { planDeploy } = await import("../steps/plan.ts");
   const { previewDeploy } = await import("../steps/preview.ts");
-  const { renderPreviewMarkdown } = await import("../reporting/markdown.ts");
   const wired = await wireEnvironment(env, ctx.paths, reporter);
   try {
     const request = {
@@ -155,54 +156,88 @@ export async function performPreview(ctx: CliContext, argv: PreviewArgs, reporte
       });
     }
 
-    const footer = { runUrl: actions?.runUrl, sha: actions?.sha };
-    const markdown = ctx.masker.redact(renderPreviewMarkdown(preview, { ...footer, maxChars: Infinity }));
-    if (actions?.summaryFile) {
-      const { appendJobSummary, SUMMARY_MAX_BYTES } = await import("../github/summary.ts");
-      // ≤ 3 UTF-8 bytes per UTF-16 code unit: this many characters always fit the summary.
-      const maxChars = Math.floor(SUMMARY_MAX_BYTES / 3);
-      await appendJobSummary(
-        actions.summaryFile,
-        ctx.masker.redact(renderPreviewMarkdown(preview, { ...footer, maxChars })),
-      );
-      reporter.emit({ type: "info", message: "preview appended to the job summary" });
-    }
-    let posted: { id: number; action: "created" | "updated"; url: string } | null = null;
-    if (comment) {
-      const { createGitHubClient } = await import("../github/client.ts");
-      const { upsertStickyComment } = await import("../github/comments.ts");
-      const client = createGitHubClient({ token: comment.token, baseUrl: comment.actions.apiUrl });
-      posted = await upsertStickyComment(
-        client,
-        { owner: comment.actions.owner, repo: comment.actions.repo, issueNumber: comment.issueNumber },
-        env,
-        ctx.masker.redact(renderPreviewMarkdown(preview, footer)),
-        { author: comment.actions.commentAuthor },
-      );
-      reporter.emit({
-        type: "info",
-        message: `PR #${String(comment.issueNumber)}: sticky comment for ${env} ${posted.action}: ${posted.url}`,
-      });
-    }
-    if (argv.json) {
-      reporter.emit({
-        type: "result",
-        title: "preview",
-        data: {
-          env,
-          tag: preview.tag,
-          markdown,
-          changeSummary: preview.stack.changeSummary,
-          plan: preview.plan,
-          planFile: preview.planFile,
-          warnings: preview.warnings,
-          comment: posted,
-        },
-      });
-    } else {
-      process.stdout.write(markdown);
-    }
+    await publishPreview(preview, {
+      env,
+      json: argv.json,
+      actions,
+      comment,
+      masker: ctx.masker,
+      reporter,
+      out: process.stdout,
+    });
   } finally {
     wired.clients.destroy();
+  }
+}
+
+/** Options of {@link publishPreview}. */
+export interface PublishOptions {
+  readonly env: string;
+  /** `--json`: the result document on the reporter instead of the markdown on `out`. */
+  readonly json: boolean;
+  /** The Actions run, for the footer and the job summary; undefined outside Actions. */
+  readonly actions: ActionsContext | undefined;
+  /** Where the sticky comment goes (`--comment`), from {@link commentPlan}. */
+  readonly comment: CommentPlan | undefined;
+  /** Every value is redacted with it before it is escaped, and every text again as a whole. */
+  readonly masker: SecretMasker;
+  readonly reporter: Reporter;
+  /** stdout. */
+  readonly out: { write(text: string): unknown };
+}
+
+/**
+ * Print the preview (markdown on stdout, or the `--json` result), append it to the job summary,
+ * and only then create/update the sticky PR comment: a GitHub failure (a 403, an outage) still
+ * fails the command with its typed error, but never loses the preview already printed.
+ */
+export async function publishPreview(preview: DeployPreview, options: PublishOptions): Promise<void> {
+  const { actions, comment, masker, reporter, env } = options;
+  const { renderPreviewMarkdown, PREVIEW_MARKDOWN_MAX_CHARS } = await import("../reporting/markdown.ts");
+  const redact = (text: string): string => masker.redact(text);
+  // Values are redacted before they are escaped (an escaped secret no longer matches the masker),
+  // and the whole text once more.
+  const render = (maxChars: number): string =>
+    redact(renderPreviewMarkdown(preview, { runUrl: actions?.runUrl, sha: actions?.sha, redact, maxChars }));
+
+  const markdown = render(Infinity);
+  if (options.json) {
+    reporter.emit({
+      type: "result",
+      title: "preview",
+      data: {
+        env,
+        tag: preview.tag,
+        markdown,
+        changeSummary: preview.stack.changeSummary,
+        plan: preview.plan,
+        planFile: preview.planFile,
+        warnings: preview.warnings,
+      },
+    });
+  } else {
+    options.out.write(markdown);
+  }
+  if (actions?.summaryFile) {
+    const { appendJobSummary, SUMMARY_MAX_BYTES } = await import("../github/summary.ts");
+    // ≤ 3 UTF-8 bytes per UTF-16 code unit: this many characters always fit the summary.
+    await appendJobSummary(actions.summaryFile, render(Math.floor(SUMMARY_MAX_BYTES / 3)));
+    reporter.emit({ type: "info", message: "preview appended to the job summary" });
+  }
+  if (comment) {
+    const { createGitHubClient } = await import("../github/client.ts");
+    const { upsertStickyComment } = await import("../github/comments.ts");
+    const client = createGitHubClient({ token: comment.token, baseUrl: comment.actions.apiUrl });
+    const posted = await upsertStickyComment(
+      client,
+      { owner: comment.actions.owner, repo: comment.actions.repo, issueNumber: comment.issueNumber },
+      env,
+      render(PREVIEW_MARKDOWN_MAX_CHARS),
+      { author: comment.actions.commentAuthor },
+    );
+    reporter.emit({
+      type: "info",
+      message: `PR #${String(comment.issueNumber)}: sticky comment for ${env} ${posted.action}: ${posted.url}`,
+    });
   }
 }

@@ -6,6 +6,7 @@
  */
 import path from "node:path";
 import { ConfigError, GantryError } from "../errors.ts";
+import { MIN_SECRET_LENGTH } from "../reporting/mask.ts";
 import type { CommandConfig, EnvironmentConfig, SecretRef } from "./schema.ts";
 
 /** Environment variable name → value, for every `fromEnv` a deploy needs. */
@@ -34,7 +35,8 @@ function refsOf(config: EnvironmentConfig, skipSmoke: boolean): Ref[] {
 
 /**
  * Read every `fromEnv` value the deploy needs (the smoke gate's only unless `skipSmoke`). An unset
- * or empty variable is an error naming the key (GitHub Actions passes a missing secret as "").
+ * or empty variable is an error naming the key (GitHub Actions passes a missing secret as ""), and
+ * so is a value shorter than {@link MIN_SECRET_LENGTH}: the masker could not hide it in the output.
  */
 export function resolveDeploySecrets(
   config: EnvironmentConfig,
@@ -51,6 +53,15 @@ export function resolveDeploySecrets(
         {
           code: "SECRET_MISSING",
           hint: `set ${value.fromEnv} in gantry's environment (a CI secret)${key.startsWith("gantry:smoke") ? ", or deploy with --skip-smoke" : ""}`,
+        },
+      );
+    }
+    if (found.trim().length < MIN_SECRET_LENGTH) {
+      throw new ConfigError(
+        `${path.basename(config.file)}: ${key}: environment variable ${value.fromEnv} holds fewer than ${String(MIN_SECRET_LENGTH)} characters, too short to be masked in gantry's output`,
+        {
+          code: "SECRET_TOO_SHORT",
+          hint: `set ${value.fromEnv} to the real secret (at least ${String(MIN_SECRET_LENGTH)} characters), not a placeholder`,
         },
       );
     }

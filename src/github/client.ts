@@ -55,7 +55,11 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
         minTimeout: 300,
         maxTimeout: 3000,
         randomize: true,
-        shouldRetry: ({ error }) => isTransientGitHubError(error),
+        // A POST that failed with a 5xx may have been applied: retrying it could duplicate a
+        // comment or a deployment. Only a rate limit (not applied) is retried for POSTs.
+        shouldRetry: ({ error }) =>
+          isTransientGitHubError(error) &&
+          (endpoint.method !== "POST" || (error as { status?: number }).status === 429),
         ...(options.signal ? { signal: options.signal } : {}),
       });
     } catch (err) {

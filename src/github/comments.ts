@@ -78,26 +78,34 @@ export async function upsertStickyComment(
     per_page: 100,
   });
   const ours = comments
-    .filter((c) => c.user?.login.toLowerCase() === author && (c.body ?? "").includes(marker))
+    // gantry writes the marker first: a comment merely quoting it elsewhere is not ours.
+    .filter((c) => c.user?.login.toLowerCase() === author && (c.body ?? "").startsWith(marker))
     .sort((a, b) => a.id - b.id);
 
   const [keep, ...duplicates] = ours;
-  for (const extra of duplicates) {
-    await client.rest.issues.deleteComment({ ...where, comment_id: extra.id });
-  }
+  let result: { id: number; action: "created" | "updated"; url: string } | undefined;
   if (keep) {
     try {
       const { data } = await client.rest.issues.updateComment({ ...where, comment_id: keep.id, body: text });
-      return { id: data.id, action: "updated", url: data.html_url };
+      result = { id: data.id, action: "updated", url: data.html_url };
     } catch (err) {
       // Deleted between listing and updating: fall through and create it again.
       if (!(err instanceof GitHubError && err.status === 404)) throw err;
     }
   }
-  const { data } = await client.rest.issues.createComment({
-    ...where,
-    issue_number: target.issueNumber,
-    body: text,
-  });
-  return { id: data.id, action: "created", url: data.html_url };
+  if (!result) {
+    const { data } = await client.rest.issues.createComment({
+      ...where,
+      issue_number: target.issueNumber,
+      body: text,
+    });
+    result = { id: data.id, action: "created", url: data.html_url };
+  }
+  // Only once ours is current: extra copies (a race of two runs) go; one already gone is fine.
+  for (const extra of duplicates) {
+    await client.rest.issues.deleteComment({ ...where, comment_id: extra.id }).catch((err: unknown) => {
+      if (!(err instanceof GitHubError && err.status === 404)) throw err;
+    });
+  }
+  return result;
 }

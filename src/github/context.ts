@@ -30,6 +30,12 @@ export interface ActionsContext {
    * Set it when the token is a personal access token or another GitHub App's.
    */
   readonly commentAuthor?: string;
+  /**
+   * The GitHub environment gantry's deployment records go to (GANTRY_GITHUB_ENVIRONMENT); unset,
+   * they go to the environment named like gantry's (`prod`). Set it to the job's `environment:`
+   * (e.g. `production` for prod) so gantry's record lands beside the one Actions creates for the job.
+   */
+  readonly environment?: string;
 }
 
 const nonEmpty = (value: string | undefined): string | undefined =>
@@ -77,6 +83,7 @@ export function actionsContext(env: NodeJS.ProcessEnv = process.env): ActionsCon
   const ref = nonEmpty(env.GITHUB_REF);
   const fromRef = /^refs\/pull\/(\d+)\//.exec(ref ?? "")?.[1];
   const commentAuthor = nonEmpty(env.GANTRY_GITHUB_COMMENT_AUTHOR);
+  const environment = nonEmpty(env.GANTRY_GITHUB_ENVIRONMENT);
   return Object.freeze({
     owner,
     repo,
@@ -91,5 +98,6 @@ export function actionsContext(env: NodeJS.ProcessEnv = process.env): ActionsCon
     summaryFile: nonEmpty(env.GITHUB_STEP_SUMMARY),
     outputFile: nonEmpty(env.GITHUB_OUTPUT),
     ...(commentAuthor ? { commentAuthor } : {}),
+    ...(environment ? { environment } : {}),
   });
 }

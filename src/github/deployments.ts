@@ -17,8 +17,13 @@ export interface RepoRef {
 export interface NewDeployment {
   /** The commit SHA (GITHUB_SHA): deploying by SHA never merges and never moves. */
   readonly ref: string;
-  /** The environment name, as in the workflow's `environment:` (e.g. `prod`). */
+  /** The GitHub environment name, as in the job's `environment:` (e.g. `production`). */
   readonly environment: string;
+  /**
+   * Whether it is production / transient (`production_environment`, `transient_environment`);
+   * default: {@link environmentKind} of `environment`.
+   */
+  readonly kind?: { readonly production: boolean; readonly transient: boolean };
   readonly description?: string;
   /** Extra data kept with the deployment (gantry's deployment id, tag, kind). */
   readonly payload?: Readonly<Record<string, string>>;
@@ -64,7 +69,7 @@ export async function createDeployment(
   repo: RepoRef,
   deployment: NewDeployment,
 ): Promise<{ id: number; url: string }> {
-  const kind = environmentKind(deployment.environment);
+  const kind = deployment.kind ?? environmentKind(deployment.environment);
   const { data } = await client.rest.repos.createDeployment({
     owner: repo.owner,
     repo: repo.repo,

@@ -7,6 +7,10 @@
 import { appendFile, mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { StorePort } from "../aws/ports.ts";
+import { GantryError } from "../errors.ts";
+
+/** How many times one append merges with a concurrent writer's copy and retries before giving up. */
+const MAX_MERGES = 5;
 
 /** One journal line. */
 export interface JournalEntry {
@@ -34,7 +38,9 @@ export class Journal {
   readonly deploymentId: string;
   private readonly dir: string;
   private readonly mirror: StorePort | undefined;
-  private lines: string[] | undefined;
+  /** Every line the store's copy must hold: what we last read or wrote there, then our own. */
+  private lines: string[] = [];
+  /** Version of the store's copy that {@link lines} extends; undefined: believed absent. */
   private etag: string | undefined;
   /** Appends run one after another, in call order, even when callers do not await them. */
   private queue: Promise<void> = Promise.resolve();
@@ -53,7 +59,13 @@ export class Journal {
     return new Journal(this.dir, this.env, deploymentId, this.mirror);
   }
 
-  /** Append an entry (serialized; the returned promise settles when it is durable). */
+  /**
+   * Append an entry. Appends are serialized in call order; the returned promise resolves only once
+   * the entry is in the local file and, with a mirror, in the store's copy — crash recovery relies
+   * on that. It rejects (JOURNAL_WRITE_FAILED) when the store's copy could not be written; a failed
+   * append does not block later ones, and its line (already in the local file) goes to the store
+   * with the next append that succeeds.
+   */
   append(entry: Omit<JournalEntry, "at">): Promise<void> {
     const line = JSON.stringify({ at: new Date().toISOString(), ...entry });
     const done = this.queue.then(() => this.write(line));
@@ -65,42 +77,58 @@ export class Journal {
     await mkdir(path.dirname(this.file), { recursive: true });
     await appendFile(this.file, `${line}\n`, { flush: true });
     if (!this.mirror) return;
-    this.lines ??= (await this.readMirror())?.lines ?? [];
     this.lines.push(line);
-    const body = `${this.lines.join("\n")}\n`;
     const key = journalKey(this.env, this.deploymentId);
-    const written =
-      this.etag === undefined
-        ? await this.mirror.putIfAbsent(key, body)
-        : await this.mirror.putIfMatch(key, body, this.etag);
-    if (written === "exists" || written === "changed") {
-      // Someone else wrote it (a recovery appending its finish): merge and write once more.
-      const theirs = await this.readMirror();
-      const merged = [...new Set([...(theirs?.lines ?? []), ...this.lines])];
-      const again = theirs
-        ? await this.mirror.putIfMatch(key, `${merged.join("\n")}\n`, theirs.etag)
-        : await this.mirror.putIfAbsent(key, `${merged.join("\n")}\n`);
-      this.lines = merged;
-      this.etag = typeof again === "string" ? undefined : again.etag;
-      return;
+    for (let merges = 0; ; merges += 1) {
+      const body = `${this.lines.join("\n")}\n`;
+      const written =
+        this.etag === undefined
+          ? await this.mirror.putIfAbsent(key, body)
+          : await this.mirror.putIfMatch(key, body, this.etag);
+      if (typeof written !== "string") {
+        this.etag = written.etag;
+        return;
+      }
+      if (merges === MAX_MERGES) {
+        throw new GantryError(
+          `could not write the journal of deployment ${this.deploymentId} to the shared store: it kept changing under us`,
+          {
+            code: "JOURNAL_WRITE_FAILED",
+            hint: `something else keeps writing ${key} in the state bucket (a recovery of this deployment?): gantry status --env ${this.env}; the local copy is ${this.file}`,
+          },
+        );
+      }
+      // Someone else wrote it (a recovery appending its finish): keep their lines, add ours, retry.
+      const theirs = await this.mirror.get(key);
+      this.etag = theirs?.etag;
+      if (theirs) this.lines = mergeLines(splitLines(theirs.body), this.lines);
     }
-    this.etag = written.etag;
-  }
-
-  private async readMirror(): Promise<{ lines: string[]; etag: string } | undefined> {
-    const obj = await this.mirror?.get(journalKey(this.env, this.deploymentId));
-    if (!obj) return undefined;
-    this.etag = obj.etag;
-    return { lines: obj.body.split("\n").filter(Boolean), etag: obj.etag };
   }
 
   /** Every entry written so far: the store's copy when there is one, else the local file. */
   async read(): Promise<JournalEntry[]> {
     const mirrored = this.mirror ? await this.mirror.get(journalKey(this.env, this.deploymentId)) : undefined;
     const text = mirrored?.body ?? (await readFile(this.file, "utf8").catch(() => ""));
-    return text
-      .split("\n")
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as JournalEntry);
+    return splitLines(text).map((l) => JSON.parse(l) as JournalEntry);
   }
+}
+
+function splitLines(text: string): string[] {
+  return text.split("\n").filter(Boolean);
+}
+
+/**
+ * `theirs` in order, then each line of `ours` that `theirs` does not already hold. Counted, not
+ * deduplicated: a line that occurs twice in `ours` but once in `theirs` is added once more.
+ */
+function mergeLines(theirs: readonly string[], ours: readonly string[]): string[] {
+  const unmatched = new Map<string, number>();
+  for (const l of theirs) unmatched.set(l, (unmatched.get(l) ?? 0) + 1);
+  const merged = [...theirs];
+  for (const l of ours) {
+    const n = unmatched.get(l) ?? 0;
+    if (n > 0) unmatched.set(l, n - 1);
+    else merged.push(l);
+  }
+  return merged;
 }

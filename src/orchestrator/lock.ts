@@ -6,7 +6,11 @@
  */
 import os from "node:os";
 import type { StorePort } from "../aws/ports.ts";
+import { oneLine } from "../errors.ts";
 import { isAlive } from "../tools/pid.ts";
+
+/** {@link DeployLock.keepAlive} gives a lease up as lost when renewals fail this close to its end. */
+export const LEASE_LOST_MARGIN_MS = 30_000;
 
 /** Who holds the lock. */
 export interface LockHolder {
@@ -96,6 +100,8 @@ export class DeployLock {
     if (created !== "exists") return { acquired: true, lock: { holder: mine, etag: created.etag } };
     const current = await this.holder();
     if (!current) return this.acquire(who, options); // released between our two calls
+    // Our own create succeeded but its answer was lost, and the SDK's retry got 412: it is ours.
+    if (sameHolder(current.holder, mine)) return { acquired: true, lock: current };
     const why = this.stale(current.holder) ?? (options.force ? "forced" : undefined);
     if (!why) return { acquired: false, holder: current.holder };
     const replaced = await this.store.putIfMatch(this.key, JSON.stringify(mine), current.etag);
@@ -120,10 +126,111 @@ export class DeployLock {
   async release(lock: HeldLock): Promise<boolean> {
     if (await this.store.deleteIfMatch(this.key, lock.etag)) return true;
     const current = await this.holder();
-    const ours =
-      current?.holder.deploymentId === lock.holder.deploymentId &&
-      current.holder.host === lock.holder.host &&
-      current.holder.pid === lock.holder.pid;
-    return ours ? this.store.deleteIfMatch(this.key, current.etag) : false;
+    return current && sameHolder(current.holder, lock.holder)
+      ? this.store.deleteIfMatch(this.key, current.etag)
+      : false;
   }
+
+  /**
+   * Give a lock we took over back to its previous (dead) holder, as it was — lease expired — so
+   * the next deploy or `gantry unlock` takes it over again and retries what we could not finish
+   * (crash recovery). False when the lock changed meanwhile.
+   */
+  async restore(lock: HeldLock, previous: LockHolder): Promise<boolean> {
+    const res = await this.store.putIfMatch(this.key, JSON.stringify(previous), lock.etag);
+    return res !== "changed";
+  }
+
+  /**
+   * Keep a held lock's lease alive until stopped: renews it every `intervalMs` (a tick is skipped
+   * while a renewal is still in flight, so two never overlap) and hands each renewed lock to
+   * `onRenewed` — the caller keeps it and releases that one.
+   *
+   * `onLost` is called at most once, after which no more renewals are made, when
+   * - a renewal finds the lock taken over by someone else, or
+   * - renewals keep failing (or one does not answer) until the lease of the last successful renewal
+   *   is within {@link LEASE_LOST_MARGIN_MS} of its end: the lock may be taken over any moment now.
+   * A failed renewal before that goes to `onRenewFailed`, and the next tick tries again.
+   *
+   * `stop()` clears the timer and waits for a renewal in flight (a success still goes to `onRenewed`;
+   * nothing is reported lost after stop), so that the lock the caller releases afterwards is the
+   * latest. Callbacks must not throw; if one does, `stop()` rejects with its error. The timer is
+   * unref'd: it never keeps the process alive on its own.
+   */
+  keepAlive(
+    held: HeldLock,
+    options: {
+      readonly intervalMs: number;
+      onRenewed(lock: HeldLock): void;
+      onLost(reason: string): void;
+      onRenewFailed?(error: unknown): void;
+      /** Clock for the lease check (default: the lock's clock). */
+      now?: () => number;
+    },
+  ): { stop(): Promise<void> } {
+    const now = options.now ?? (() => this.clock.now());
+    let current = held;
+    let leaseEnd = Date.parse(held.holder.leaseUntil);
+    let inFlight: Promise<void> | undefined;
+    /** Set once the lease is lost or the keeper stopped: no more renewals, failures or losses reported. */
+    let over = false;
+    const expiring = (): boolean => leaseEnd - now() <= LEASE_LOST_MARGIN_MS;
+    const lose = (reason: string): void => {
+      if (over) return;
+      over = true;
+      clearInterval(timer);
+      options.onLost(reason);
+    };
+    const renewOnce = async (): Promise<void> => {
+      let renewed: HeldLock | undefined;
+      try {
+        renewed = await this.renew(current);
+      } catch (err) {
+        if (over) return;
+        if (expiring()) {
+          lose(
+            `could not renew the lease, which ends at ${new Date(leaseEnd).toISOString()}: ${oneLine(err)}`,
+          );
+        } else {
+          options.onRenewFailed?.(err);
+        }
+        return;
+      }
+      if (!renewed) {
+        lose("the lock was taken over by someone else");
+        return;
+      }
+      current = renewed;
+      leaseEnd = Date.parse(renewed.holder.leaseUntil);
+      options.onRenewed(renewed);
+    };
+    const tick = (): void => {
+      if (over) return;
+      if (inFlight) {
+        if (expiring()) {
+          lose(`a renewal has not answered, and the lease ends at ${new Date(leaseEnd).toISOString()}`);
+        }
+        return;
+      }
+      const attempt = renewOnce().finally(() => {
+        inFlight = undefined;
+      });
+      inFlight = attempt;
+      attempt.catch(() => undefined); // surfaced by stop()
+    };
+    const timer = setInterval(tick, options.intervalMs);
+    timer.unref();
+    return {
+      async stop() {
+        over = true;
+        clearInterval(timer);
+        await inFlight;
+      },
+    };
+  }
+}
+
+/** Two holders are the same deployment of the same process. */
+function sameHolder(a: LockHolder, b: LockHolder): boolean {
+  return a.deploymentId === b.deploymentId && a.host === b.host && a.pid === b.pid;
 }

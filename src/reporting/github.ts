@@ -1,7 +1,8 @@
 /**
  * The GitHub Actions host of deploys and rollbacks:
- * - at the start, a GitHub deployment of GITHUB_SHA to the environment with an `in_progress`
- *   status linking the run (needs GITHUB_TOKEN and `permissions: deployments: write`);
+ * - at the start, a GitHub deployment of GITHUB_SHA to the job's GitHub environment
+ *   (GANTRY_GITHUB_ENVIRONMENT, default gantry's env name) with an `in_progress` status linking
+ *   the run (needs GITHUB_TOKEN and `permissions: deployments: write`);
  * - at the end, the job summary (the step timeline and the final record), the step outputs
  *   `deployment-id`, `digest`, `status`, `exit-code`, a `success`/`failure`/`error` deployment
  *   status with the environment URL, and on failure an `::error` annotation with the hint.
@@ -15,12 +16,14 @@ import {
   createDeployment,
   type DeploymentState,
   type DeploymentStatusUpdate,
+  environmentKind,
   setDeploymentStatus,
 } from "../github/deployments.ts";
 import { appendJobSummary } from "../github/summary.ts";
 import type { DeploymentRecord } from "../orchestrator/ledger.ts";
 import type { EnvironmentOutputs } from "../stacks/outputs.ts";
 import type { DeployResult } from "../steps/deploy.ts";
+import { escapeMarkdown, inlineCode } from "./markdown.ts";
 import {
   describeError,
   type DeployFactsForNotice,
@@ -28,7 +31,7 @@ import {
   type DeployNotifier,
   warnOnFailure,
 } from "./notify.ts";
-import type { Reporter } from "./reporter.ts";
+import { formatDuration, type Reporter } from "./reporter.ts";
 
 /** The environment's URL for GitHub: the origin of the first service's health URL. */
 export function environmentUrl(outputs: EnvironmentOutputs | undefined): string | undefined {
@@ -39,28 +42,6 @@ export function environmentUrl(outputs: EnvironmentOutputs | undefined): string 
   } catch {
     return undefined;
   }
-}
-
-/** `1.2 s`, `2 min 05 s`. */
-export function formatDuration(ms: number): string {
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  const s = Math.round(ms / 1000);
-  return `${String(Math.floor(s / 60))} min ${String(s % 60).padStart(2, "0")} s`;
-}
-
-/** Text for a markdown table cell: no line breaks, no column breaks, no HTML. */
-function cellText(value: string): string {
-  return value
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/\|/g, "\\|")
-    .replace(/\r?\n/g, " ");
-}
-
-/** A code span for a table cell (entities do not render inside code spans, pipes still split cells). */
-function codeSpan(value: string): string {
-  return `\`${value.replace(/`/g, "'").replace(/\|/g, "\\|").replace(/\r?\n/g, " ")}\``;
 }
 
 const STATUS_ICON: Record<string, string> = {
@@ -75,7 +56,9 @@ const STATUS_ICON: Record<string, string> = {
 
 const icon = (status: string): string => STATUS_ICON[status] ?? "•";
 
-function title(notice: DeployNotice, status: string, code: (v: string) => string = codeSpan): string {
+/** The heading's text; `redact` is applied to each value before it is put in a code span. */
+function title(notice: DeployNotice, status: string, redact: (value: string) => string): string {
+  const code = (v: string): string => inlineCode(redact(v));
   return notice.kind === "rollback"
     ? `gantry rollback of ${code(notice.env)} to ${code(notice.tag)}: ${status}`
     : `gantry deploy of ${code(notice.tag)} to ${code(notice.env)}: ${status}`;
@@ -92,8 +75,9 @@ export function renderDeploySummary(
   redact: (value: string) => string = (v) => v,
 ): string {
   const r = result.record;
-  const text = (v: string): string => cellText(redact(v));
-  const code = (v: string): string => codeSpan(redact(v));
+  const text = (v: string): string => escapeMarkdown(redact(v));
+  // Entities do not render inside code spans; a pipe still splits cells there, so it is escaped.
+  const code = (v: string): string => inlineCode(redact(v), { table: true });
   const version = (v: DeploymentRecord["previous"]): string =>
     v ? `${code(v.tag)} (${code(v.taskDefinitionArn)})` : "—";
   const error = result.exitCode === 0 ? undefined : describeError(result.error);
@@ -113,7 +97,7 @@ export function renderDeploySummary(
     ...(notice.reason ? [["why this target", text(notice.reason)] as [string, string]] : []),
   ];
   const lines = [
-    `## ${icon(r.status)} ${title(notice, r.status, code)}`,
+    `## ${icon(r.status)} ${title(notice, r.status, redact)}`,
     "",
     "| | |",
     "| --- | --- |",
@@ -201,7 +185,10 @@ export async function startGitHubHost(options: GitHubHostOptions): Promise<Deplo
     await warnOnFailure(reporter, "GitHub deployment status", async () => {
       const created = await createDeployment(client, repo, {
         ref: context.sha ?? "",
-        environment: notice.env,
+        // The job's GitHub environment (GANTRY_GITHUB_ENVIRONMENT, e.g. `production`), else gantry's
+        // env name; production/transient follow gantry's env, whatever the GitHub name.
+        environment: context.environment ?? notice.env,
+        kind: environmentKind(notice.env),
         description: redact(`gantry ${notice.kind} of ${notice.tag} (${notice.deploymentId})`),
         payload: { gantryDeploymentId: notice.deploymentId, tag: notice.tag, kind: notice.kind },
       });
@@ -274,7 +261,7 @@ export async function startGitHubHost(options: GitHubHostOptions): Promise<Deplo
           appendJobSummary(
             summaryFile,
             redact(
-              `## ❌ ${title(notice, "stopped with an error")}\n\n> **error:** ${cellText(redact(message))}\n`,
+              `## ❌ ${title(notice, "stopped with an error", redact)}\n\n> **error:** ${escapeMarkdown(redact(message))}\n`,
             ),
           ),
         );

@@ -5,7 +5,11 @@
  * in a collapsed `<details>`. Deterministic (same preview, same text) and bounded: over the limit,
  * detail sections are dropped from the end and a note says how many resources are not shown.
  * Every value is escaped for where it lands (table cell, HTML, code fence), so a value holding
- * `</details>`, backticks or pipes cannot break the layout.
+ * `</details>`, backticks, pipes or line breaks cannot break the layout; with `redact` (the secret
+ * masker) every value is redacted before it is escaped, since an escaped secret no longer matches.
+ *
+ * The escaping helpers here are gantry's only ones for GitHub markdown (the deploy job summary in
+ * src/reporting/github.ts uses them too); Slack's mrkdwn needs only {@link escapeEntities}.
  */
 import { COMMENT_MAX_CHARS, STICKY_MARKER_MAX_CHARS } from "../github/comments.ts";
 import { type ResourceChange, SECRET_VALUE, UNKNOWN_VALUE, type PropertyChange } from "../pulumi/stack.ts";
@@ -25,26 +29,35 @@ export interface MarkdownOptions {
   readonly runUrl?: string | undefined;
   /** Commit previewed, shown in the footer. */
   readonly sha?: string | undefined;
+  /** Applied to every value before it is escaped (the secret masker); default: none. */
+  readonly redact?: ((text: string) => string) | undefined;
 }
 
-/** `&`, `<`, `>`, `"`, `'` as HTML entities (text inside HTML tags such as `<summary>`). */
+type Redact = (text: string) => string;
+const asIs: Redact = (text) => text;
+
+/** Line breaks as spaces: markdown and HTML blocks here must stay on one line. */
+const flat = (text: string): string => text.replace(/\r?\n|\r/g, " ");
+
+/**
+ * `&`, `<`, `>` as entities: the characters that open markup in GitHub markdown and HTML, and the
+ * only ones Slack mrkdwn needs escaped (https://api.slack.com/reference/surfaces/formatting#escaping).
+ */
+export function escapeEntities(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+/**
+ * Text inside HTML tags such as `<summary>`: one line (a blank line would end GitHub's HTML block
+ * and break the `<details>` around it), with `&`, `<`, `>`, `"`, `'` as entities.
+ */
 export function escapeHtml(text: string): string {
-  return text
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;")
-    .replace(/'/g, "&#39;");
+  return escapeEntities(flat(text)).replace(/"/g, "&quot;").replace(/'/g, "&#39;");
 }
 
 /** Plain text safe in a markdown paragraph or table cell: one line, no emphasis, links, HTML or pipes. */
 export function escapeMarkdown(text: string): string {
-  return text
-    .replace(/\r?\n|\r/g, " ")
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/([\\`*_[\]|~#@!])/g, "\\$1");
+  return escapeEntities(flat(text)).replace(/([\\`*_[\]|~#@!])/g, "\\$1");
 }
 
 /**
@@ -52,7 +65,7 @@ export function escapeMarkdown(text: string): string {
  * run inside, padded when the text starts or ends with a backtick; `|` escaped for table cells.
  */
 export function inlineCode(text: string, options: { table?: boolean } = {}): string {
-  const oneLine = text.replace(/\r?\n|\r/g, " ");
+  const oneLine = flat(text);
   const longest = Math.max(0, ...[...oneLine.matchAll(/`+/g)].map((m) => m[0].length));
   const fence = "`".repeat(longest + 1);
   const pad = oneLine.startsWith("`") || oneLine.endsWith("`") || oneLine === "" ? " " : "";
@@ -60,10 +73,15 @@ export function inlineCode(text: string, options: { table?: boolean } = {}): str
   return `${fence}${pad}${body}${pad}${fence}`;
 }
 
-/** A value as a reviewer reads it: JSON, placeholders bare, cut at {@link VALUE_MAX_CHARS}. */
-export function formatValue(value: unknown): string {
+/**
+ * A value as a reviewer reads it: JSON, placeholders bare, cut at {@link VALUE_MAX_CHARS}. `redact`
+ * sees the whole JSON text before the cut (so a secret across the cut is still masked).
+ */
+export function formatValue(value: unknown, redact: Redact = asIs): string {
   if (value === SECRET_VALUE || value === UNKNOWN_VALUE) return value;
-  const text = (JSON.stringify(value) as string | undefined) ?? `(${typeof value})`;
+  // JSON.stringify gives undefined for undefined, functions and symbols, whatever its typings say.
+  const json = JSON.stringify(value) as string | undefined;
+  const text = redact(json ?? `(${typeof value})`);
   return text.length > VALUE_MAX_CHARS ? `${text.slice(0, VALUE_MAX_CHARS - 1)}…` : text;
 }
 
@@ -107,13 +125,14 @@ export function countsLine(changes: readonly ResourceChange[]): string {
   return [...base, ...others.map((op) => `${String(n(op))} to ${op}`)].join(" · ");
 }
 
-function diffLine(p: PropertyChange): string {
+function diffLine(p: PropertyChange, r: Redact): string {
   const replace = p.kind.endsWith("-replace") ? "  (forces replacement)" : "";
   const has = (k: "old" | "new"): boolean => Object.prototype.hasOwnProperty.call(p, k);
-  if (p.kind.startsWith("add")) return `+ ${p.path}: ${formatValue(p.new)}${replace}`;
-  if (p.kind.startsWith("delete")) return `- ${p.path}: ${formatValue(p.old)}${replace}`;
-  if (!has("old") && !has("new")) return `~ ${p.path}${replace}`;
-  return `~ ${p.path}: ${formatValue(p.old)} → ${formatValue(p.new)}${replace}`;
+  const path = r(p.path);
+  if (p.kind.startsWith("add")) return `+ ${path}: ${formatValue(p.new, r)}${replace}`;
+  if (p.kind.startsWith("delete")) return `- ${path}: ${formatValue(p.old, r)}${replace}`;
+  if (!has("old") && !has("new")) return `~ ${path}${replace}`;
+  return `~ ${path}: ${formatValue(p.old, r)} → ${formatValue(p.new, r)}${replace}`;
 }
 
 /** A fenced block whose fence no line of `lines` can close. */
@@ -125,18 +144,22 @@ function fenced(lines: readonly string[], lang: string): string {
 }
 
 /** One resource's collapsed section: op, name, type, replace reasons, property diff. */
-function resourceSection(c: ResourceChange): string {
+function resourceSection(c: ResourceChange, r: Redact): string {
   const count = c.properties.length;
+  const html = (text: string): string => escapeHtml(r(text));
   const summary =
-    `<b>${escapeHtml(c.op)}</b> <code>${escapeHtml(c.name)}</code> <i>${escapeHtml(c.type)}</i>` +
+    `<b>${html(c.op)}</b> <code>${html(c.name)}</code> <i>${html(c.type)}</i>` +
     (count ? ` · ${String(count)} ${count === 1 ? "property" : "properties"}` : "");
   const body: string[] = [];
   if (c.replaceReasons.length) {
-    body.push(`Replaced because of: ${c.replaceReasons.map((r) => inlineCode(r)).join(", ")}`);
+    body.push(`Replaced because of: ${c.replaceReasons.map((reason) => inlineCode(r(reason))).join(", ")}`);
   }
   body.push(
     count
-      ? fenced(c.properties.map(diffLine), "diff")
+      ? fenced(
+          c.properties.map((p) => diffLine(p, r)),
+          "diff",
+        )
       : "_The provider reported no property-level diff for this resource._",
   );
   return `<details><summary>${summary}</summary>\n\n${body.join("\n\n")}\n\n</details>\n`;
@@ -152,9 +175,10 @@ function shortDigest(image: string): string {
 }
 
 /** Everything before the resource changes: title, summary table, warnings, app plan. */
-function head(p: DeployPreview, changes: readonly ResourceChange[]): string {
-  const cell = (text: string): string => inlineCode(text, { table: true });
-  const out: string[] = [`### gantry preview: ${inlineCode(p.env)}`, ""];
+function head(p: DeployPreview, changes: readonly ResourceChange[], r: Redact): string {
+  const cell = (text: string): string => inlineCode(r(text), { table: true });
+  const text = (value: string): string => escapeMarkdown(r(value));
+  const out: string[] = [`### gantry preview: ${inlineCode(r(p.env))}`, ""];
   const image =
     p.tag === null
       ? "none (no `--tag`, nothing serving)"
@@ -179,21 +203,21 @@ function head(p: DeployPreview, changes: readonly ResourceChange[]): string {
   );
   if (p.planFile !== null) out.push(`| **Update plan** | ${cell(p.planFile)} |`);
   out.push("");
-  for (const w of p.warnings) out.push("> [!WARNING]", `> ${escapeMarkdown(w)}`, "");
+  for (const w of p.warnings) out.push("> [!WARNING]", `> ${text(w)}`, "");
 
   out.push("#### Release plan", "", "| step | runs | why |", "| --- | --- | --- |");
   for (const s of p.plan) {
-    out.push(`| ${escapeMarkdown(s.step)} | ${s.included ? "yes" : "no"} | ${escapeMarkdown(s.why)} |`);
+    out.push(`| ${text(s.step)} | ${s.included ? "yes" : "no"} | ${text(s.why)} |`);
   }
   out.push("");
   if (p.taskDefinitions.length) {
     out.push("#### Task definitions", "", "| service | now | after the deploy |", "| --- | --- | --- |");
     for (const t of p.taskDefinitions) {
       const from = t.from
-        ? `${cell(t.from.tag)} · ${cell(shortArn(t.from.taskDefinitionArn))}`
+        ? `${cell(t.from.tag)} · ${cell(shortArn(r(t.from.taskDefinitionArn)))}`
         : "not deployed yet";
       const to = t.to
-        ? `${cell(t.to.tag)} · ${t.to.image ? cell(shortDigest(t.to.image)) : "**not in ECR**"}`
+        ? `${cell(t.to.tag)} · ${t.to.image ? cell(shortDigest(r(t.to.image))) : "**not in ECR**"}`
         : "unchanged";
       out.push(`| ${cell(t.service)} | ${from} | ${to} |`);
     }
@@ -225,8 +249,9 @@ function footer(options: MarkdownOptions): string {
  */
 export function renderPreviewMarkdown(preview: DeployPreview, options: MarkdownOptions = {}): string {
   const max = options.maxChars ?? PREVIEW_MARKDOWN_MAX_CHARS;
+  const r = options.redact ?? asIs;
   const changes = ordered(preview.stack.changes);
-  const top = head(preview, changes);
+  const top = head(preview, changes, r);
   const end = footer(options);
   // One block per resource; a group's heading travels with its first resource.
   const blocks: string[] = [];
@@ -236,7 +261,7 @@ export function renderPreviewMarkdown(preview: DeployPreview, options: MarkdownO
     const heading =
       g === group ? "" : `**${g}** (${String(changes.filter((x) => groupOf(x.op) === g).length)})\n\n`;
     group = g;
-    blocks.push(heading + resourceSection(c) + "\n");
+    blocks.push(heading + resourceSection(c, r) + "\n");
   }
   const full = top + blocks.join("") + end;
   if (full.length <= max) return full;

@@ -9,8 +9,11 @@ import type { ReportEvent, Reporter } from "./reporter.ts";
 /** The placeholder a masked secret becomes. */
 export const MASK = "***";
 
-/** Values shorter than this are not masked: masking "1" or "true" would shred every line. */
-const MIN_LENGTH = 4;
+/**
+ * Values shorter than this are not masked: masking "1" or "true" would shred every line. A secret
+ * gantry reads from its environment must be at least this long (src/config/secrets.ts).
+ */
+export const MIN_SECRET_LENGTH = 4;
 
 function variants(secret: string): string[] {
   const b64 = Buffer.from(secret, "utf8").toString("base64");
@@ -23,7 +26,7 @@ function variants(secret: string): string[] {
     JSON.stringify(secret).slice(1, -1),
   ];
   // Longest first, so a form that contains another is replaced whole.
-  return [...new Set(forms)].filter((f) => f.length >= MIN_LENGTH).sort((a, b) => b.length - a.length);
+  return [...new Set(forms)].filter((f) => f.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
 }
 
 /** A set of secret values and the function that blanks them out of text. */
@@ -41,7 +44,7 @@ export class SecretMasker {
     if (secret === undefined) return;
     const parts = [secret, ...secret.split(/\r?\n/)]
       .map((s) => s.trim())
-      .filter((s) => s.length >= MIN_LENGTH);
+      .filter((s) => s.length >= MIN_SECRET_LENGTH);
     for (const part of new Set(parts)) {
       if (this.forms.has(part)) continue;
       for (const form of variants(part)) this.forms.add(form);

@@ -73,11 +73,24 @@ export function combineNotifiers(notifiers: readonly DeployNotifier[]): DeployNo
   };
 }
 
+/**
+ * Register the tokens gantry is handed through the environment with the masker: GITHUB_TOKEN,
+ * GANTRY_SLACK_WEBHOOK_URL and the webhook's path (the secret part, wherever it is printed alone).
+ * Called once at startup (src/main.ts), before any command runs, so every command and every
+ * error message is masked, not only the ones that use the tokens.
+ */
+export function registerTokenSecrets(masker: SecretMasker, env: NodeJS.ProcessEnv = process.env): void {
+  masker.add(env.GITHUB_TOKEN);
+  const webhookUrl = env.GANTRY_SLACK_WEBHOOK_URL?.trim() || undefined;
+  masker.add(webhookUrl);
+  if (webhookUrl) masker.add(/^[a-z]+:\/\/[^/]+(\/.{8,})$/i.exec(webhookUrl)?.[1]);
+}
+
 /** Options of {@link deployNotifier}. */
 export interface DeployNotifierOptions {
   readonly notice: Omit<DeployNotice, "runUrl">;
   readonly reporter: Reporter;
-  /** GITHUB_TOKEN and the webhook URL are registered here before anything is sent. */
+  /** Redacts everything sent (GITHUB_TOKEN and the webhook URL: {@link registerTokenSecrets}). */
   readonly masker: SecretMasker;
   /** Default: process.env (read here, once, at the edge). */
   readonly env?: NodeJS.ProcessEnv;
@@ -96,12 +109,6 @@ export async function deployNotifier(options: DeployNotifierOptions): Promise<De
   const env = options.env ?? process.env;
   const { reporter, masker } = options;
   const webhookUrl = env.GANTRY_SLACK_WEBHOOK_URL?.trim() || undefined;
-  masker.add(env.GITHUB_TOKEN);
-  masker.add(webhookUrl);
-  if (webhookUrl) {
-    // The path alone (/services/T…/B…/secret) is the secret too, wherever it is printed.
-    masker.add(/^[a-z]+:\/\/[^/]+(\/.{8,})$/i.exec(webhookUrl)?.[1]);
-  }
   const actions = actionsContext(env);
   const notice: DeployNotice = { ...options.notice, runUrl: actions?.runUrl };
   const annotate = options.annotate ?? ((line: string) => process.stderr.write(masker.redact(line)));

@@ -80,10 +80,20 @@ export function stepOutcomeOk(status: string): boolean {
   return status === "succeeded" || status === "undone" || status === "skipped";
 }
 
+/**
+ * A duration as people read it, the same in every host (terminal, job summary, deployment
+ * status, Slack): `0.4 s` and `59.9 s` under a minute, then `1 min 01 s`, `60 min 00 s`.
+ */
+export function formatDuration(ms: number): string {
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const s = Math.round(ms / 1000);
+  return `${String(Math.floor(s / 60))} min ${String(s % 60).padStart(2, "0")} s`;
+}
+
 /** `release succeeded in 1.2 s: detail` */
 export function stepLine(event: Extract<ReportEvent, { type: "step-end" }>): string {
   const detail = event.detail ? `: ${event.detail}` : "";
-  return `${event.name} ${event.status} in ${(event.durationMs / 1000).toFixed(1)} s${detail}`;
+  return `${event.name} ${event.status} in ${formatDuration(event.durationMs)}${detail}`;
 }
 
 /** Machine host (`--json`): only results, one JSON document per line on stdout; the rest on stderr. */

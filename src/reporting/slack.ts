@@ -2,13 +2,14 @@
  * Slack notifications through an incoming webhook (https://api.slack.com/messaging/webhooks):
  * one message when a deploy or rollback starts, and one when it succeeds, is rolled back or
  * fails. Enabled only when GANTRY_SLACK_WEBHOOK_URL is set. The webhook URL is a secret (anyone
- * holding it can post): it is registered with the masker by the caller and never appears in an
- * error message (only its host does).
+ * holding it can post): it is registered with the masker at startup ({@link registerTokenSecrets}
+ * in src/reporting/notify.ts) and never appears in an error message (only its host does).
  */
 import pRetry from "p-retry";
 import { GantryError, oneLine } from "../errors.ts";
 import type { DeploymentRecord } from "../orchestrator/ledger.ts";
-import type { Reporter } from "./reporter.ts";
+import { escapeEntities } from "./markdown.ts";
+import { formatDuration, type Reporter } from "./reporter.ts";
 import { describeError, type DeployNotice, type DeployNotifier, warnOnFailure } from "./notify.ts";
 
 /** A Slack webhook call failed (never fails a deploy: reported as a warning). */
@@ -28,9 +29,12 @@ export interface SlackPostOptions {
   readonly signal?: AbortSignal;
 }
 
-/** Escape text for Slack mrkdwn (`&`, `<`, `>` are control characters there). */
+/**
+ * Escape text for Slack mrkdwn: only `&`, `<`, `>` are control characters there (Slack shows other
+ * entities, and markdown backslashes, literally — so GitHub's escaping would garble a message).
+ */
 export function slackEscape(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  return escapeEntities(text);
 }
 
 function webhookHost(url: string): string {
@@ -151,7 +155,7 @@ export function finishMessage(
   },
 ): SlackMessage {
   const { record } = outcome;
-  const took = `${(record.durationMs / 1000).toFixed(0)} s`;
+  const took = formatDuration(record.durationMs);
   const error = outcome.error ? `\n> ${slackEscape(outcome.error)}` : "";
   const hint = outcome.hint ? `\n> next: ${slackEscape(outcome.hint)}` : "";
   const tail = ` · ${code(n.deploymentId)}${link(n.runUrl)}`;

@@ -4,7 +4,7 @@
  * final record to the ledger — and map it to the exit code of DESIGN.md "Contracts".
  */
 import { containerVersion } from "../aws/ecs.ts";
-import { oneLine } from "../errors.ts";
+import { GantryError, oneLine } from "../errors.ts";
 import type { DeploymentRecord } from "../orchestrator/ledger.ts";
 import { runSteps, type RunOutcome, type StepRecord } from "../orchestrator/runner.ts";
 import type { DeployContext } from "./context.ts";
@@ -91,29 +91,41 @@ export async function runDeploy(
     data: { request, plan: plan.map((p) => ({ step: p.step.name, included: p.included })) },
   });
 
-  // Keep the lock's lease alive while the deploy runs (a crashed holder's lease then expires).
-  const heartbeat = setInterval(() => {
+  // Once preflight holds the lock, keep its lease alive (a crashed holder's lease then expires).
+  // Losing it (taken over, or renewals failing until the lease ends) stops the deploy: someone
+  // else may now act on this environment.
+  const lockLost = new AbortController();
+  const signal = AbortSignal.any([deps.signal, lockLost.signal]);
+  let keeper: { stop(): Promise<void> } | undefined;
+  const keepLease = (): void => {
     const held = ctx.facts.lock;
-    if (!held) return;
-    // A renewal still in flight at the finish is harmless: release() follows the lock's new version.
-    void ctx.lock.renew(held).then(
-      (renewed) => {
-        if (renewed) ctx.facts.lock = renewed;
-        else reporter.emit({ type: "warn", message: "the deploy lock was taken over by someone else" });
+    if (keeper || !held) return;
+    keeper = ctx.lock.keepAlive(held, {
+      intervalMs: deps.leaseRenewMs ?? 60_000,
+      onRenewed: (lock) => {
+        if (ctx.facts.lock) ctx.facts.lock = lock;
       },
-      (err: unknown) => {
+      onRenewFailed: (err) => {
         reporter.emit({ type: "warn", message: `could not renew the deploy lock: ${oneLine(err)}` });
       },
-    );
-  }, deps.leaseRenewMs ?? 60_000);
+      onLost: (reason) => {
+        reporter.emit({ type: "warn", message: `the deploy lock was lost (${reason}): stopping` });
+        lockLost.abort(
+          new GantryError(`the deploy lock was lost: ${reason}`, {
+            code: "LOCK_LOST",
+            hint: `check who deploys: gantry status --env ${request.env}`,
+          }),
+        );
+      },
+    });
+  };
 
-  let outcome: RunOutcome;
   try {
-    outcome = await runSteps(
+    const outcome: RunOutcome = await runSteps(
       plan.filter((p) => p.included).map((p) => p.step),
       ctx,
       {
-        signal: deps.signal,
+        signal,
         observer: {
           onStepStart: async (name) => {
             // Durable before the step runs (and before it is announced): recovery after a
@@ -122,6 +134,7 @@ export async function runDeploy(
             reporter.emit({ type: "step-start", name });
           },
           onStepEnd: (r) => {
+            keepLease();
             const detail = detailOf(r);
             reporter.emit({
               type: "step-end",
@@ -140,92 +153,117 @@ export async function runDeploy(
         },
       },
     );
-  } finally {
-    clearInterval(heartbeat);
-  }
 
-  // Finish: the status comes from what ECS reports now, never from the plan's hopes.
-  const released = ctx.facts.releases.some((r) => r.deploymentId !== undefined);
-  let status: DeploymentRecord["status"];
-  let exitCode: number;
-  if (outcome.ok) {
-    const verified = await servicesOn(ctx, "new");
-    status = verified ? "succeeded" : "failed";
-    exitCode = verified ? DEPLOY_EXIT.succeeded : DEPLOY_EXIT.rollbackUnverified;
-    if (!verified)
-      reporter.emit({ type: "warn", message: "the gates passed but ECS no longer runs the release" });
-  } else if (deps.signal.aborted) {
-    // Interrupted: "cancelled cleanly" only if nothing was released or the rollback verified.
-    const clean = !released || (outcome.undone && (await servicesOn(ctx, "previous")));
-    status = clean ? "aborted" : "failed";
-    exitCode = clean ? DEPLOY_EXIT.interrupted : DEPLOY_EXIT.rollbackUnverified;
-  } else if (outcome.error instanceof LockHeldError) {
-    status = "failed";
-    exitCode = DEPLOY_EXIT.locked;
-  } else if (!released) {
-    status = "failed";
-    exitCode = DEPLOY_EXIT.failedUnchanged;
-  } else {
-    const restored = outcome.undone && (await servicesOn(ctx, "previous"));
-    status = restored ? "rolled_back" : "failed";
-    exitCode = restored ? DEPLOY_EXIT.rolledBack : DEPLOY_EXIT.rollbackUnverified;
-  }
-
-  if (ctx.facts.lock) {
-    const freed = await ctx.lock.release(ctx.facts.lock).catch((err: unknown) => {
-      reporter.emit({ type: "warn", message: `could not release the deploy lock: ${oneLine(err)}` });
-      return true;
+    // Finish: the status comes from what ECS reports now, never from the plan's hopes.
+    const { status, exitCode } = await verdict(ctx, outcome, deps.signal).catch((err: unknown) => {
+      // ECS could not be asked (credentials, network): nothing is verified, a human must look.
+      reporter.emit({ type: "warn", message: `could not verify the final state: ${oneLine(err)}` });
+      return { status: "failed" as const, exitCode: DEPLOY_EXIT.rollbackUnverified };
     });
-    if (!freed) {
-      reporter.emit({
-        type: "warn",
-        message: `the deploy lock was no longer ours to release; check: gantry status --env ${request.env}`,
+
+    // The end's hooks (onRollback, onFailure) get the status; a refused deploy (lock held) runs none.
+    // They run while the lock is still ours: nothing else deploys alongside them.
+    if (exitCode !== DEPLOY_EXIT.locked) {
+      await runFinishHooks(ctx, status).catch((err: unknown) => {
+        reporter.emit({ type: "warn", message: `could not run the ${status} hooks: ${oneLine(err)}` });
       });
     }
-    delete ctx.facts.lock;
-  }
 
-  // The end's hooks (onRollback, onFailure) get the status; a refused deploy (lock held) runs none.
-  if (exitCode !== DEPLOY_EXIT.locked) {
-    await runFinishHooks(ctx, status).catch((err: unknown) => {
-      reporter.emit({ type: "warn", message: `could not run the ${status} hooks: ${oneLine(err)}` });
+    const first = ctx.facts.releases[0];
+    const current = first ? await runningVersion(ctx, first.serviceName, first.containerName) : null;
+    const record: DeploymentRecord = {
+      id: request.deploymentId,
+      env: request.env,
+      tag: request.tag,
+      imageDigest: ctx.facts.image?.digest ?? "",
+      status,
+      startedAt: request.startedAt,
+      durationMs: Date.now() - started,
+      actor: request.actor,
+      previous: first ? { tag: first.previousTag, taskDefinitionArn: first.previousTaskDefinition } : null,
+      current,
+      snapshotId: ctx.facts.snapshotId ?? null,
+      steps: outcome.steps.map((s) => ({
+        name: s.name,
+        status: s.status,
+        startedAt: s.startedAt,
+        durationMs: s.durationMs,
+        ...(detailOf(s) ? { detail: detailOf(s) } : {}),
+      })),
+      ...(request.skipSmoke === true
+        ? { smoke: { skipped: true, checks: [] } }
+        : ctx.facts.smoke
+          ? { smoke: ctx.facts.smoke }
+          : {}),
+      ...(ctx.facts.hooks?.length ? { hooks: ctx.facts.hooks } : {}),
+    };
+    // A refused deploy (lock held) changed nothing and is not history.
+    if (exitCode !== DEPLOY_EXIT.locked) {
+      await ctx.ledger.append(record).catch((err: unknown) => {
+        reporter.emit({ type: "warn", message: `could not append to the ledger: ${oneLine(err)}` });
+      });
+    }
+    await ctx.journal.append({ event: "finish", status, data: { exitCode } }).catch((err: unknown) => {
+      reporter.emit({ type: "warn", message: `could not journal the finish: ${oneLine(err)}` });
+    });
+    return { exitCode, record, ...(outcome.ok ? {} : { error: outcome.error }) };
+  } finally {
+    // Last of all, whatever happened above: stop renewing and free the lock.
+    // A renewal still in flight is not waited for: release() follows the lock's newer version.
+    void keeper?.stop().catch(() => undefined);
+    await releaseLock(ctx);
+  }
+}
+
+/** Status and exit code (DESIGN.md "Contracts") of a finished run, checked against ECS. */
+async function verdict(
+  ctx: DeployContext,
+  outcome: RunOutcome,
+  signal: AbortSignal,
+): Promise<{ status: DeploymentRecord["status"]; exitCode: number }> {
+  // A release counts once its task definition was registered: an UpdateService whose answer was
+  // lost may still have taken effect, and only ECS can say.
+  const released = ctx.facts.releases.some((r) => r.newTaskDefinition !== undefined);
+  if (outcome.ok) {
+    const verified = await servicesOn(ctx, "new");
+    if (!verified)
+      ctx.reporter.emit({ type: "warn", message: "the gates passed but ECS no longer runs the release" });
+    return verified
+      ? { status: "succeeded", exitCode: DEPLOY_EXIT.succeeded }
+      : { status: "failed", exitCode: DEPLOY_EXIT.rollbackUnverified };
+  }
+  // A dead deployment's release that could not be rolled back: a human is needed.
+  if (outcome.error instanceof GantryError && outcome.error.code === "RECOVERY_FAILED") {
+    return { status: "failed", exitCode: DEPLOY_EXIT.rollbackUnverified };
+  }
+  if (signal.aborted) {
+    // Interrupted: "cancelled cleanly" only if nothing was released or the rollback verified.
+    const clean = !released || (outcome.undone && (await servicesOn(ctx, "previous")));
+    return clean
+      ? { status: "aborted", exitCode: DEPLOY_EXIT.interrupted }
+      : { status: "failed", exitCode: DEPLOY_EXIT.rollbackUnverified };
+  }
+  if (outcome.error instanceof LockHeldError) return { status: "failed", exitCode: DEPLOY_EXIT.locked };
+  if (!released) return { status: "failed", exitCode: DEPLOY_EXIT.failedUnchanged };
+  const restored = outcome.undone && (await servicesOn(ctx, "previous"));
+  return restored
+    ? { status: "rolled_back", exitCode: DEPLOY_EXIT.rolledBack }
+    : { status: "failed", exitCode: DEPLOY_EXIT.rollbackUnverified };
+}
+
+/** Free the lock if this deploy still holds it; never throws. */
+async function releaseLock(ctx: DeployContext): Promise<void> {
+  const held = ctx.facts.lock;
+  if (!held) return;
+  delete ctx.facts.lock;
+  const freed = await ctx.lock.release(held).catch((err: unknown) => {
+    ctx.reporter.emit({ type: "warn", message: `could not release the deploy lock: ${oneLine(err)}` });
+    return true;
+  });
+  if (!freed) {
+    ctx.reporter.emit({
+      type: "warn",
+      message: `the deploy lock was no longer ours to release; check: gantry status --env ${ctx.request.env}`,
     });
   }
-
-  const first = ctx.facts.releases[0];
-  const current = first ? await runningVersion(ctx, first.serviceName, first.containerName) : null;
-  const record: DeploymentRecord = {
-    id: request.deploymentId,
-    env: request.env,
-    tag: request.tag,
-    imageDigest: ctx.facts.image?.digest ?? "",
-    status,
-    startedAt: request.startedAt,
-    durationMs: Date.now() - started,
-    actor: request.actor,
-    previous: first ? { tag: first.previousTag, taskDefinitionArn: first.previousTaskDefinition } : null,
-    current,
-    snapshotId: ctx.facts.snapshotId ?? null,
-    steps: outcome.steps.map((s) => ({
-      name: s.name,
-      status: s.status,
-      startedAt: s.startedAt,
-      durationMs: s.durationMs,
-      ...(detailOf(s) ? { detail: detailOf(s) } : {}),
-    })),
-    ...(request.skipSmoke === true
-      ? { smoke: { skipped: true, checks: [] } }
-      : ctx.facts.smoke
-        ? { smoke: ctx.facts.smoke }
-        : {}),
-    ...(ctx.facts.hooks?.length ? { hooks: ctx.facts.hooks } : {}),
-  };
-  // A refused deploy (lock held) changed nothing and is not history.
-  if (exitCode !== DEPLOY_EXIT.locked) {
-    await ctx.ledger.append(record).catch((err: unknown) => {
-      reporter.emit({ type: "warn", message: `could not append to the ledger: ${oneLine(err)}` });
-    });
-  }
-  await ctx.journal.append({ event: "finish", status, data: { exitCode } });
-  return { exitCode, record, ...(outcome.ok ? {} : { error: outcome.error }) };
 }

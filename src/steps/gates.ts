@@ -33,23 +33,32 @@ export const gatesStep: Step<DeployContext, void> = {
       signal,
     );
     if (!rollout.ok) throw gateError(rollout);
+    // Interrupted during the rollout's last look: neither the bake nor the smoke gate starts.
+    if (signal.aborted) throw interrupted();
     const bakeMs = ctx.config.gantry.bakeSeconds * 1000;
-    // The bake and the smoke gate run together.
-    const both = new AbortController();
-    const stopBoth = (): void => {
-      both.abort(signal.reason);
-    };
-    signal.addEventListener("abort", stopBoth, { once: true });
-    // A failure — or an error thrown — in either stops the other (no smoke command left running).
-    const stopOnFailure = <T extends { ok: boolean }>(p: Promise<T>): Promise<T> =>
-      p.then(
-        (r) => {
-          if (!r.ok) both.abort();
-          return r;
+    // The bake and the smoke gate run together, on a signal the deploy's interruption aborts too.
+    // The first real failure (or error thrown) in either stops the other, and is the gate's error:
+    // what the stopped half reports next (interrupted, or a failure seen after the stop) is not.
+    const stop = new AbortController();
+    const both = AbortSignal.any([signal, stop.signal]);
+    const failures: unknown[] = [];
+    const stopOnFailure = <T>(
+      run: Promise<T>,
+      failureOf: (result: T) => StepError | undefined,
+    ): Promise<T | undefined> =>
+      run.then(
+        (result) => {
+          const failure = failureOf(result);
+          if (failure) {
+            failures.push(failure);
+            stop.abort();
+          }
+          return result;
         },
         (err: unknown) => {
-          both.abort();
-          throw err;
+          failures.push(err);
+          stop.abort();
+          return undefined;
         },
       );
     const [bake, smoke] = await Promise.all([
@@ -59,22 +68,27 @@ export const gatesStep: Step<DeployContext, void> = {
           outputs,
           watched,
           { name: "bake", untilPass: false, durationMs: bakeMs, health: true, alarmsFatal: true },
-          both.signal,
+          both,
         ),
+        (r) => (r.ok || r.aborted ? undefined : gateError(r)),
       ),
-      stopOnFailure(runSmoke(ctx, outputs, Date.now() + bakeMs, both.signal)),
-    ]).finally(() => {
-      signal.removeEventListener("abort", stopBoth);
-    });
-    if (!bake.ok && (!bake.aborted || signal.aborted)) throw gateError(bake);
-    if (!smoke.ok) throw smoke.error;
-    if (!bake.ok) throw gateError(bake);
+      stopOnFailure(runSmoke(ctx, outputs, Date.now() + bakeMs, both), (r) =>
+        r.ok || r.aborted ? undefined : r.error,
+      ),
+    ]);
+    if (failures.length) throw failures[0];
+    // Either stopped with no failure: the deploy was interrupted.
+    if (!bake?.ok || !smoke?.ok) throw interrupted();
     ctx.reporter.emit({ type: "info", message: `gates passed: ${bake.detail}` });
   },
 };
 
+function interrupted(): StepError {
+  return new StepError("interrupted while watching the rollout", { code: "ABORTED" });
+}
+
 function gateError(result: Extract<Awaited<ReturnType<typeof watch>>, { ok: false }>): StepError {
-  if (result.aborted) return new StepError("interrupted while watching the rollout", { code: "ABORTED" });
+  if (result.aborted) return interrupted();
   const code = result.verdict.state === "fail" ? result.verdict.code : "GATE_TIMEOUT";
   return new StepError(
     `gate failed: ${result.verdict.detail}${result.timedOut ? " (deadline reached)" : ""}`,

@@ -7,7 +7,8 @@
  */
 import { nextRevision } from "../aws/ecs.ts";
 import type { TaskState } from "../aws/ports.ts";
-import { poll } from "../checks/poll.ts";
+import { poll, type PollOutcome } from "../checks/poll.ts";
+import { oneLine } from "../errors.ts";
 import type { Step } from "../orchestrator/runner.ts";
 import { checkpoint, type DeployContext, imageOf, outputsOf, StepError } from "./context.ts";
 
@@ -34,6 +35,30 @@ async function logTail(
   return ctx.ports.logs.tail(group, prefix ? `${prefix}/${container}/${taskId}` : taskId, 20).catch(() => []);
 }
 
+const taskIdOf = (taskArn: string): string => taskArn.split("/").at(-1) ?? taskArn;
+
+/**
+ * Stop the migration task, which did not end by itself. Whether it worked; a failure to stop it
+ * is a warning naming the task, never the step's error (that stays the reason it was stopped).
+ */
+async function stopMigration(
+  ctx: DeployContext,
+  cluster: string,
+  taskArn: string,
+  reason: string,
+): Promise<boolean> {
+  try {
+    await ctx.ports.ecs.stopTask(cluster, taskArn, reason);
+    return true;
+  } catch (err) {
+    ctx.reporter.emit({
+      type: "warn",
+      message: `could not stop migration task ${taskIdOf(taskArn)} (${oneLine(err)}): stop it with aws ecs stop-task --cluster ${cluster} --task ${taskArn}`,
+    });
+    return false;
+  }
+}
+
 export const migrateStep: Step<DeployContext, void> = {
   name: "migrate",
   async run(ctx, signal) {
@@ -55,37 +80,50 @@ export const migrateStep: Step<DeployContext, void> = {
       securityGroups,
       startedBy: `gantry/${request.deploymentId}`,
     });
-    await checkpoint(ctx, "migrate", { cluster: outputs.clusterName, taskArn });
-    reporter.emit({
-      type: "info",
-      message: `migration task ${taskArn.split("/").at(-1) ?? taskArn}: ${command.join(" ")}`,
-    });
-    const timeoutMs = ctx.config.gantry.migration.timeoutSeconds * 1000;
-    const out = await poll<TaskState>(
-      async () => {
-        const t = await ports.ecs.describeTask(outputs.clusterName, taskArn, containerName);
-        return t?.lastStatus === "STOPPED"
-          ? { done: true, value: t }
-          : { done: false, progress: `migration ${t?.lastStatus ?? "PENDING"}` };
-      },
-      {
-        deadline: Date.now() + timeoutMs,
-        intervalMs: timing.pollIntervalMs,
-        signal,
-        onProgress: (message) => {
-          reporter.emit({ type: "progress", message });
+    // From here on, any end other than the task observed STOPPED stops it: never a migration left
+    // running behind a failed deploy.
+    let out: PollOutcome<TaskState>;
+    try {
+      await checkpoint(ctx, "migrate", { cluster: outputs.clusterName, taskArn });
+      reporter.emit({
+        type: "info",
+        message: `migration task ${taskIdOf(taskArn)}: ${command.join(" ")}`,
+      });
+      out = await poll<TaskState>(
+        async () => {
+          const t = await ports.ecs.describeTask(outputs.clusterName, taskArn, containerName);
+          return t?.lastStatus === "STOPPED"
+            ? { done: true, value: t }
+            : { done: false, progress: `migration ${t?.lastStatus ?? "PENDING"}` };
         },
-      },
-    );
-    if (out.status !== "done") {
-      const reason = out.status === "aborted" ? "gantry: deploy interrupted" : "gantry: migration timed out";
-      await ports.ecs.stopTask(outputs.clusterName, taskArn, reason);
-      throw new StepError(
-        out.status === "aborted"
-          ? "migration interrupted: its task was stopped"
-          : `migration did not finish within ${String(ctx.config.gantry.migration.timeoutSeconds)} s: its task was stopped`,
         {
-          code: out.status === "aborted" ? "ABORTED" : "MIGRATION_TIMEOUT",
+          deadline: Date.now() + ctx.config.gantry.migration.timeoutSeconds * 1000,
+          intervalMs: timing.pollIntervalMs,
+          signal,
+          onProgress: (message) => {
+            reporter.emit({ type: "progress", message });
+          },
+        },
+      );
+    } catch (err) {
+      await stopMigration(ctx, outputs.clusterName, taskArn, "gantry: migration step failed");
+      throw err;
+    }
+    if (out.status !== "done") {
+      const aborted = out.status === "aborted";
+      const stopped = await stopMigration(
+        ctx,
+        outputs.clusterName,
+        taskArn,
+        aborted ? "gantry: deploy interrupted" : "gantry: migration timed out",
+      );
+      const fate = stopped ? "its task was stopped" : "its task could not be stopped";
+      throw new StepError(
+        aborted
+          ? `migration interrupted: ${fate}`
+          : `migration did not finish within ${String(ctx.config.gantry.migration.timeoutSeconds)} s: ${fate}`,
+        {
+          code: aborted ? "ABORTED" : "MIGRATION_TIMEOUT",
           hint: "raise gantry:migration.timeoutSeconds, or make the migration faster; nothing was released",
         },
       );

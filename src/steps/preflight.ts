@@ -1,11 +1,12 @@
 /**
  * preflight: everything that can be checked before anything changes — the image tag resolves to
  * a digest in ECR, no ECS deployment is already in progress, no alarm is already firing (reported,
- * not ignored), and the environment's deploy lock is ours. Its undo releases the lock.
+ * not ignored), and the environment's deploy lock is ours. The lock is released by the deploy's finish, last of all.
  */
+import type { HeldLock } from "../orchestrator/lock.ts";
 import type { Step } from "../orchestrator/runner.ts";
 import { checkpoint, type DeployContext, StepError } from "./context.ts";
-import { recoverAbandoned } from "./recover.ts";
+import { takeOverFrom } from "./recover.ts";
 
 /** Refusal because another deploy holds the lock (exit code 5). */
 export class LockHeldError extends StepError {}
@@ -43,17 +44,15 @@ export const preflight: Step<DeployContext, void> = {
     ctx.facts.lock = acquired.lock;
     try {
       // A holder that died mid-deploy left a journal: undo what it started before checking anything.
-      if (acquired.tookOverFrom) await recoverAbandoned(ctx, acquired.tookOverFrom, signal);
+      if (acquired.tookOverFrom) await takeOverFrom(ctx, acquired.lock, acquired.tookOverFrom, signal);
       await checks(ctx);
     } catch (err) {
-      await ctx.lock.release(acquired.lock);
+      // Unless a failed recovery already gave the lock back to the dead holder (to be retried).
+      const held = stillHeld(ctx);
+      if (held) await ctx.lock.release(held);
       delete ctx.facts.lock;
       throw err;
     }
-  },
-  async undo(ctx) {
-    if (ctx.facts.lock) await ctx.lock.release(ctx.facts.lock);
-    delete ctx.facts.lock;
   },
 };
 
@@ -109,4 +108,9 @@ async function checks(ctx: DeployContext): Promise<void> {
     for (const name of alarms.missing)
       reporter.emit({ type: "warn", message: `alarm ${name} does not exist` });
   }
+}
+
+/** The lock this deploy holds now (a failed recovery may have given it back). */
+export function stillHeld(ctx: DeployContext): HeldLock | undefined {
+  return ctx.facts.lock;
 }

@@ -7,14 +7,25 @@
  *   checkpoint), and verified like any rollback (rollout COMPLETED, targets, health + version);
  * - the abandoned deployment's final record goes to the ledger, and its journal gets a `finish`
  *   naming who recovered it (so recovering twice is a no-op).
- * Runs after the lock has been taken over (the next deploy's preflight, or `gantry unlock`).
+ * Runs after the lock has been taken over (the next deploy's preflight, or `gantry unlock`), which
+ * first journal a `recovering` checkpoint naming the dead holder: if the recoverer dies too, the
+ * one after it follows that pointer.
  */
-import { oneLine } from "../errors.ts";
+import { GantryError, oneLine } from "../errors.ts";
 import type { JournalEntry } from "../orchestrator/journal.ts";
 import type { DeploymentRecord } from "../orchestrator/ledger.ts";
-import type { LockHolder } from "../orchestrator/lock.ts";
-import { type DeployContext, type DeployRequest, type ServiceRelease, StepError } from "./context.ts";
+import type { HeldLock, LockHolder } from "../orchestrator/lock.ts";
+import {
+  checkpoint,
+  type DeployContext,
+  type DeployRequest,
+  type ServiceRelease,
+  StepError,
+} from "./context.ts";
 import { releaseStep } from "./release.ts";
+
+/** How many dead recoverers in a row are followed back (each names the one it was recovering). */
+const MAX_DEPTH = 3;
 
 /** What recovery found and did. */
 export interface Recovery {
@@ -39,6 +50,30 @@ function inFlight(entries: readonly JournalEntry[]): Set<string> {
 }
 
 /**
+ * Recover the dead `holder` of a lock this process just took over: note it in our journal first
+ * (so a recoverer that dies is followed back), then recover; on an error other than a verified
+ * failure (RECOVERY_FAILED, which is recorded), put the dead holder back in the lock so the next
+ * deploy or `gantry unlock` tries again, and rethrow.
+ */
+export async function takeOverFrom(
+  ctx: DeployContext,
+  held: HeldLock,
+  holder: LockHolder,
+  signal: AbortSignal,
+): Promise<Recovery> {
+  await checkpoint(ctx, "recovering", { holder });
+  try {
+    return await recoverAbandoned(ctx, holder, signal);
+  } catch (err) {
+    if (!(err instanceof GantryError && err.code === "RECOVERY_FAILED")) {
+      const restored = await ctx.lock.restore(held, holder).catch(() => false);
+      if (restored && ctx.facts.lock?.etag === held.etag) delete ctx.facts.lock;
+    }
+    throw err;
+  }
+}
+
+/**
  * Recover the deployment of `abandoned` (whose lock this process now holds). Throws a StepError
  * when the release it started cannot be rolled back and verified: then a human is needed.
  */
@@ -46,6 +81,7 @@ export async function recoverAbandoned(
   ctx: DeployContext,
   abandoned: LockHolder,
   signal: AbortSignal,
+  depth = 0,
 ): Promise<Recovery> {
   const { reporter } = ctx;
   const id = abandoned.deploymentId;
@@ -57,6 +93,11 @@ export async function recoverAbandoned(
     return { deploymentId: id, status: undefined, actions };
   }
   if (entries.some((e) => e.event === "finish")) return { deploymentId: id, status: undefined, actions };
+  // The dead process may itself have been recovering an older one: that one comes first.
+  const pointer = lastCheckpoint(entries, "recovering") as { holder?: LockHolder } | undefined;
+  if (pointer?.holder && depth < MAX_DEPTH) await recoverAbandoned(ctx, pointer.holder, signal, depth + 1);
+  // Not a deployment (a `gantry unlock` that died while recovering): nothing of its own to undo.
+  if (!entries.some((e) => e.event === "begin")) return { deploymentId: id, status: undefined, actions };
   reporter.emit({ type: "warn", message: `recovering abandoned deployment ${id} from its journal…` });
   const open = inFlight(entries);
   const begin = entries.find((e) => e.event === "begin")?.data as { request?: DeployRequest } | undefined;

@@ -82,11 +82,15 @@ async function revertOne(ctx: DeployContext, release: ServiceRelease): Promise<W
   const primary = state?.deployments.find((d) => d.status === "PRIMARY");
   let deploymentId: string;
   if (state?.taskDefinition === release.previousTaskDefinition && primary) {
-    // ECS's circuit breaker already rolled back: verify its rollback instead of starting another.
+    // ECS's circuit breaker already rolled back (or the UpdateService never took effect): verify
+    // what runs instead of starting another deployment.
     deploymentId = primary.id;
     reporter.emit({
       type: "info",
-      message: `${release.serviceName}: ECS is already rolling back (deployment ${deploymentId})`,
+      message:
+        release.deploymentId === undefined
+          ? `${release.serviceName}: still on ${release.previousTag}; verifying it (deployment ${deploymentId})`
+          : `${release.serviceName}: ECS is already rolling back (deployment ${deploymentId})`,
     });
   } else {
     deploymentId = await ports.ecs.updateService(
@@ -111,7 +115,8 @@ export const releaseStep: Step<DeployContext, void> = {
       // Part of the release went out (e.g. UpdateService failed for one service of two): the
       // runner only undoes steps that succeeded, so this step rolls back what it started itself
       // (like the runner's undos, even after an abort). The deploy's finish verifies the result.
-      if (ctx.facts.releases.some((r) => r.deploymentId !== undefined)) {
+      // A registered revision counts: its UpdateService may have taken effect with the answer lost.
+      if (ctx.facts.releases.some((r) => r.newTaskDefinition !== undefined)) {
         await releaseStep.undo?.(ctx, undefined, new AbortController().signal).catch((undoErr: unknown) => {
           ctx.reporter.emit({
             type: "warn",

@@ -175,3 +175,28 @@ export function fakeDeployContext(overrides: FakeContextOverrides = {}): FakeDep
     journalDir,
   };
 }
+
+/**
+ * Another deployment to the environment of `ctx`, in the same world: the same fakes, store,
+ * journal folder, lock and ledger, with its own request (merged over that of `ctx`), journal,
+ * reporter and fresh facts — e.g. a deployment that dies while `ctx` is the one that recovers it.
+ */
+export function fakeSiblingContext(
+  ctx: FakeDeployContext,
+  request: Partial<DeployRequest> & Pick<DeployRequest, "deploymentId">,
+  options: { readonly established?: boolean } = {},
+): FakeDeployContext {
+  const mine: DeployRequest = { ...ctx.request, ...request };
+  return {
+    ...ctx,
+    request: mine,
+    journal: ctx.journal.sibling(mine.deploymentId),
+    reporter: new RecordingReporter(),
+    facts: {
+      baselineAlarms: new Set<string>(),
+      releases: [],
+      notes: [],
+      ...(options.established ? { outputs: ctx.fake.outputs, image: ctx.fake.ecr.image(mine.tag) } : {}),
+    },
+  };
+}

@@ -329,6 +329,11 @@ export class FakeEcs implements EcsPort {
   settleAfter = 1;
   /** UpdateService of these services fails with the given error (e.g. a throttling or permission error). */
   readonly updateServiceFailures = new Map<string, Error>();
+  /**
+   * The next UpdateService of these services takes effect, then fails with the given error (as a
+   * request applied whose response was lost); each entry is used once.
+   */
+  readonly updateServiceAnswersLost = new Map<string, Error>();
   /** When set, RunTask starts no task and fails with this reason (as ECS's `failures[]`). */
   runTaskFailure: string | undefined;
   private readonly services = new Map<string, FakeService>();
@@ -541,6 +546,11 @@ export class FakeEcs implements EcsPort {
       arn,
       this.rolloutFor({ serviceName: service, taskDefinition: definition }),
     );
+    const lost = this.updateServiceAnswersLost.get(service);
+    if (lost) {
+      this.updateServiceAnswersLost.delete(service);
+      return Promise.reject(lost);
+    }
     return Promise.resolve(d.id);
   }
 

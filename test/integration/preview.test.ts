@@ -282,6 +282,13 @@ describe("gantry preview and deploy --plan on the sandbox", () => {
         expect(run.code, run.stderr).toBe(0);
         expect(run.stdout).toContain("~ props.desiredCount: 2 → 3");
         expect(run.stdout).not.toContain(DEFAULT_TOKEN);
+        // The runner is told the token once at startup (`::add-mask::`, consumed by the runner and never
+        // shown); no other line of stderr carries it.
+        const stderrLines = run.stderr.split("\n");
+        expect(stderrLines).toContain(`::add-mask::${DEFAULT_TOKEN}`);
+        expect(stderrLines.filter((l) => !l.startsWith("::add-mask::")).join("\n")).not.toContain(
+          DEFAULT_TOKEN,
+        );
       }
       expect(github.violations).toEqual([]);
       const comments = github.comments("acme", "shop", 17);

@@ -129,7 +129,9 @@ describe("sandbox stack via the Automation API", () => {
     const preview = await stack.preview();
     const updates = preview.changes.filter((c) => c.op === "update");
     expect(updates.map((c) => c.urn.split("::").at(-1))).toEqual(["gantry-sandbox-web"]);
-    expect(updates[0]!.diffs).toEqual(["props.desiredCount"]);
+    // Top-level property that differs, then the property-level diff with its values.
+    expect(updates[0]!.diffs).toEqual(["props"]);
+    expect(updates[0]!.properties).toEqual([{ path: "props.desiredCount", kind: "update", old: 1, new: 3 }]);
     expect(preview.diffText).toMatch(/desiredCount\s*:\s*1\s*=>\s*3/);
     await stack.up();
     const web = await aws.ecs.send(

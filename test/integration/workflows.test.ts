@@ -1,8 +1,9 @@
 /**
  * The GitHub Actions workflows in .github/workflows: actionlint (with ShellCheck on every `run:`
  * script) and zizmor find nothing in them; they keep the rules of README "GitHub Actions" that no
- * linter knows (pins, OIDC only where needed, one concurrency group per environment, the ROLLBACK
- * confirmation, prod behind the "production" environment); and their inline scripts do what they
+ * linter knows (pins, OIDC only where needed, one concurrency group per environment for deploys and
+ * another for rollbacks, the ROLLBACK confirmation, prod behind the "production" environment, gantry's
+ * GitHub deployments in the job's environment); and their inline scripts do what they
  * say, run with bash against a stand-in `npm` that plays gantry's JSON output.
  * The linters are pinned, built once and cached under .tools/ (src/tools/linters.ts).
  */
@@ -263,15 +264,17 @@ describe("the workflows keep the rules the linters do not know", () => {
     }
   });
 
-  it.each([
-    ["deploy-dev", "deploy", "gantry-dev", /^npm run orchestrate -- --env dev --tag "\$GANTRY_TAG"$/],
-    ["deploy-prod", "deploy", "gantry-prod", /^npm run orchestrate -- --env prod --tag "\$GANTRY_TAG"$/],
-    ["rollback", "rollback", "gantry-${{ inputs.environment }}", /rollback --env "\$GANTRY_ENV"/],
-  ])(
-    "GIVEN %s WHEN its %s job is read THEN it holds the environment's concurrency group %s, never cancelled, and exposes gantry's outputs",
-    (name, jobId, group, command) => {
+  /** gantry's deploy/rollback job of each workflow and the command its gantry step runs. */
+  const GANTRY_JOBS = [
+    ["deploy-dev", "deploy", /^npm run orchestrate -- --env dev --tag "\$GANTRY_TAG"$/],
+    ["deploy-prod", "deploy", /^npm run orchestrate -- --env prod --tag "\$GANTRY_TAG"$/],
+    ["rollback", "rollback", /rollback --env "\$GANTRY_ENV"/],
+  ] as const;
+
+  it.each(GANTRY_JOBS)(
+    "GIVEN %s WHEN its %s job is read THEN its gantry step passes the token and exposes gantry's outputs",
+    (name, jobId, command) => {
       const job = workflow(name).jobs[jobId]!;
-      expect(job.concurrency).toEqual({ group, "cancel-in-progress": false });
       const step = stepRunning(job, command);
       expect(step.id).toBeDefined();
       expect(job.outputs).toEqual(
@@ -283,6 +286,57 @@ describe("the workflows keep the rules the linters do not know", () => {
       });
     },
   );
+
+  it.each([
+    ["deploy-dev", "gantry-dev"],
+    ["deploy-prod", "gantry-prod"],
+  ])(
+    "GIVEN %s WHEN its deploy job is read THEN it holds the environment's deploy concurrency group %s, never cancelled",
+    (name, group) => {
+      expect(workflow(name).jobs.deploy!.concurrency).toEqual({ group, "cancel-in-progress": false });
+    },
+  );
+
+  it("GIVEN rollback WHEN read THEN it has its own group per environment, never the deploys' (a queued deploy must not cancel a waiting rollback)", () => {
+    const w = workflow("rollback");
+    expect(w.concurrency).toEqual({
+      group: "gantry-rollback-${{ inputs.environment }}",
+      "cancel-in-progress": false,
+    });
+    const deployGroups = ["deploy-dev", "deploy-prod"].map(
+      (name) => workflow(name).jobs.deploy!.concurrency?.group,
+    );
+    for (const [id, job] of Object.entries(w.jobs)) {
+      expect(deployGroups, id).not.toContain(job.concurrency?.group);
+      expect(job.concurrency?.group ?? "", id).not.toMatch(/^gantry-\$\{\{ inputs\.environment \}\}$/);
+    }
+  });
+
+  it.each(GANTRY_JOBS)(
+    "GIVEN %s WHEN its %s job is read THEN gantry's GitHub deployment goes to the job's own GitHub environment",
+    (name, jobId, command) => {
+      const job = workflow(name).jobs[jobId]!;
+      expect(stepRunning(job, command).env?.GANTRY_GITHUB_ENVIRONMENT).toBe(job.environment);
+    },
+  );
+
+  it("GIVEN the rollback of each choice WHEN its GitHub environment is evaluated THEN prod maps to production, the others to themselves", () => {
+    const w = workflow("rollback");
+    const job = w.jobs.rollback!;
+    const choices = (w.on.workflow_dispatch as { inputs: { environment: { options: string[] } } }).inputs
+      .environment.options;
+    // The one expression form used: `inputs.environment == 'X' && 'Y' || inputs.environment`.
+    const expression = String(stepRunning(job, /rollback --env/).env?.GANTRY_GITHUB_ENVIRONMENT);
+    const match =
+      /^\$\{\{ inputs\.environment == '([\w-]+)' && '([\w-]+)' \|\| inputs\.environment \}\}$/.exec(
+        expression,
+      );
+    expect(match, expression).not.toBeNull();
+    const [, from, to] = match ?? [];
+    const githubEnvironment = (input: string): string => (input === from ? (to ?? "") : input);
+    expect(choices.map(githubEnvironment)).toEqual(["dev", "staging", "production"]);
+    expect(workflow("deploy-prod").jobs.deploy!.environment).toBe(githubEnvironment("prod"));
+  });
 
   it("GIVEN ci and preview WHEN read THEN a newer push cancels the pull request run it supersedes", () => {
     expect(workflow("ci").concurrency?.["cancel-in-progress"]).toBe(

@@ -10,13 +10,18 @@ import path from "node:path";
 import { BatchDeleteImageCommand } from "@aws-sdk/client-ecr";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createAwsClients, type AwsClients } from "../../src/aws/clients.ts";
-import { containerVersion, EcsAdapter } from "../../src/aws/ecs.ts";
+import { EcsAdapter } from "../../src/aws/ecs.ts";
 import { S3Store } from "../../src/aws/store.ts";
 import { DeployLock } from "../../src/orchestrator/lock.ts";
 import type { DeploymentRecord } from "../../src/orchestrator/ledger.ts";
 import { SandboxControl } from "../../src/sandbox/control.ts";
 import { projectRoot } from "../../src/tools/paths.ts";
 import { type CliRun, cliEnvironment, runGantry } from "../helpers/cli.ts";
+import {
+  deployJson,
+  expectServing as expectServingOn,
+  expectUnlocked as expectUnlockedOn,
+} from "../helpers/scenario.ts";
 import { SANDBOX_STATE_BUCKET } from "../../src/steps/wire.ts";
 
 const endpoint = inject("sandboxEndpoint");
@@ -28,11 +33,7 @@ function gantry(...args: string[]): Promise<Run> {
   return runGantry({ GANTRY_SANDBOX_DIR: stateDir, USER: "scenario" }, ...args);
 }
 
-async function deploy(tag: string, ...extra: string[]): Promise<Run & { record: DeploymentRecord }> {
-  const run = await gantry("deploy", "--env", "sandbox", "--tag", tag, "--json", ...extra);
-  const line = run.stdout.trim().split("\n").at(-1) ?? "{}";
-  return { ...run, record: JSON.parse(line) as DeploymentRecord };
-}
+const deploy = (tag: string, ...extra: string[]) => deployJson(gantry, tag, ...extra);
 
 describe("gantry deploy on the sandbox", () => {
   let aws: AwsClients;
@@ -52,25 +53,8 @@ describe("gantry deploy on the sandbox", () => {
     string,
   ];
 
-  /** Ground truth: each service on one COMPLETED deployment of `tag`, its health URL serving it. */
-  async function expectServing(tag: string): Promise<void> {
-    for (const name of ["api", "web"]) {
-      const s = await ecs.describeService("gantry-sandbox", name);
-      expect(s?.deployments.map((d) => [d.status, d.rolloutState])).toEqual([["PRIMARY", "COMPLETED"]]);
-      const td = await ecs.describeTaskDefinition(s!.taskDefinition);
-      expect(containerVersion(td, name)).toBe(tag);
-    }
-  }
-
-  async function expectUnlocked(): Promise<void> {
-    const store = new S3Store(aws.s3, SANDBOX_STATE_BUCKET, "gantry");
-    const lock = new DeployLock(store, "sandbox", {
-      now: () => Date.now(),
-      host: os.hostname(),
-      isAlive: () => true,
-    });
-    expect(await lock.holder()).toBeUndefined();
-  }
+  const expectServing = (tag: string) => expectServingOn(aws, ["api", "web"], tag);
+  const expectUnlocked = () => expectUnlockedOn(aws);
 
   beforeAll(async () => {
     // Our own Pulumi state and workspace, sharing the suite's sandbox process through its record.

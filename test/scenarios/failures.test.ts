@@ -18,15 +18,20 @@ import {
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { createAwsClients, type AwsClients } from "../../src/aws/clients.ts";
-import { containerVersion, EcsAdapter } from "../../src/aws/ecs.ts";
+import { EcsAdapter } from "../../src/aws/ecs.ts";
 import { S3Store } from "../../src/aws/store.ts";
 import type { JournalEntry } from "../../src/orchestrator/journal.ts";
 import { type DeploymentRecord, Ledger } from "../../src/orchestrator/ledger.ts";
-import { DeployLock } from "../../src/orchestrator/lock.ts";
 import { SandboxControl } from "../../src/sandbox/control.ts";
 import { SANDBOX_STATE_BUCKET } from "../../src/steps/wire.ts";
 import { projectRoot } from "../../src/tools/paths.ts";
 import { type CliRun, cliEnvironment, runGantry } from "../helpers/cli.ts";
+import {
+  deployJson,
+  expectServing as expectServingOn,
+  expectUnlocked as expectUnlockedOn,
+  sandboxLock,
+} from "../helpers/scenario.ts";
 
 const endpoint = inject("sandboxEndpoint");
 const CLUSTER = "gantry-sandbox";
@@ -54,11 +59,7 @@ describe("gantry deploy failure modes and recovery on the sandbox", () => {
   });
   const gantry = (...args: string[]): Promise<CliRun> => runGantry(env(), ...args);
 
-  async function deploy(tag: string, ...extra: string[]): Promise<CliRun & { record: DeploymentRecord }> {
-    const run = await gantry("deploy", "--env", "sandbox", "--tag", tag, "--json", ...extra);
-    const line = run.stdout.trim().split("\n").at(-1) ?? "{}";
-    return { ...run, record: JSON.parse(line.startsWith("{") ? line : "{}") as DeploymentRecord };
-  }
+  const deploy = (tag: string, ...extra: string[]) => deployJson(gantry, tag, ...extra);
 
   /** A deploy in the background, to signal once its stderr shows `marker`. */
   function background(tag: string, ...extra: string[]) {
@@ -112,20 +113,8 @@ describe("gantry deploy failure modes and recovery on the sandbox", () => {
     };
   }
 
-  /** Ground truth: each service on one COMPLETED deployment of `tag`, never a mix. */
-  async function expectServing(tag: string): Promise<void> {
-    for (const name of SERVICES) {
-      const s = await ecs.describeService(CLUSTER, name);
-      expect(s?.deployments.map((d) => [d.status, d.rolloutState])).toEqual([["PRIMARY", "COMPLETED"]]);
-      expect(containerVersion(await ecs.describeTaskDefinition(s!.taskDefinition), name)).toBe(tag);
-    }
-  }
-
-  async function expectUnlocked(): Promise<void> {
-    const store = new S3Store(aws.s3, SANDBOX_STATE_BUCKET, "gantry");
-    const lock = new DeployLock(store, "sandbox", { now: () => Date.now(), host: "", isAlive: () => true });
-    expect(await lock.holder()).toBeUndefined();
-  }
+  const expectServing = (tag: string) => expectServingOn(aws, SERVICES, tag);
+  const expectUnlocked = () => expectUnlockedOn(aws);
 
   async function journalOf(id: string): Promise<JournalEntry[]> {
     const text = await readFile(path.join(stateDir, "journal", "sandbox", `${id}.jsonl`), "utf8");
@@ -218,7 +207,6 @@ describe("gantry deploy failure modes and recovery on the sandbox", () => {
         expect(run.record.steps.map((s) => [s.name, s.status])).toEqual([
           ["preflight", "succeeded"],
           ["stack", "failed"],
-          ["preflight", "undone"],
         ]);
         expect(run.stderr).toMatch(
           /stack sandbox is locked by another update\n {2}hint: .*pulumi cancel -s sandbox/,
@@ -306,10 +294,9 @@ describe("gantry deploy failure modes and recovery on the sandbox", () => {
       await killed.waitFor("… gates…");
       killed.child.kill("SIGKILL");
       await killed.exited;
-      const abandonedId = /deploy (\S+) of/.exec(killed.output().stderr)?.[1];
-      const journalFiles = await journalIds();
-      const abandoned = journalFiles.at(-1)!;
-      if (abandonedId) expect(abandoned).toBe(abandonedId);
+      // The dead process still holds the lock, naming its deployment; its journal has no finish.
+      const abandoned = (await sandboxLock(aws).holder())?.holder.deploymentId ?? "";
+      expect(await journalIds()).toContain(abandoned);
       expect((await journalOf(abandoned)).some((e) => e.event === "finish")).toBe(false);
 
       const next = await deploy(vAfter, "--skip-snapshot", "--skip-migrations");
@@ -330,14 +317,15 @@ describe("gantry deploy failure modes and recovery on the sandbox", () => {
       expect((await journalOf(abandoned)).at(-1)).toMatchObject({ event: "finish", status: "rolled_back" });
     });
 
-    it("GIVEN a deploy killed during its migration WHEN gantry unlock runs THEN the task is stopped, the record says aborted, the lock is free", async () => {
+    it("GIVEN a deploy killed during its migration WHEN gantry unlock runs THEN the task is stopped, the ledger records it aborted, the lock is free", async () => {
       await control.setSpeeds({ taskSeconds: 60 });
       const before = await groundTruth();
       const killed = background(vNext, "--skip-snapshot");
       await killed.waitFor("migration task");
       killed.child.kill("SIGKILL");
       await killed.exited;
-      const abandoned = (await journalIds()).at(-1)!;
+      const abandoned = (await sandboxLock(aws).holder())?.holder.deploymentId ?? "";
+      expect(await journalIds()).toContain(abandoned);
 
       const unlock = await gantry("unlock", "--env", "sandbox", "--json");
       expect(unlock.code, unlock.stderr).toBe(0);
@@ -356,6 +344,14 @@ describe("gantry deploy failure modes and recovery on the sandbox", () => {
       expect((await groundTruth()).services).toEqual(before.services);
       await expectServing(serving);
       await expectUnlocked();
+      const history = JSON.parse(
+        (await gantry("history", "--env", "sandbox", "--json")).stdout,
+      ) as DeploymentRecord[];
+      const record = history.find((r) => r.id === abandoned);
+      expect(record).toMatchObject({ status: "aborted", tag: vNext });
+      expect(record?.steps.find((s) => s.name === "migrate")).toMatchObject({ status: "abandoned" });
+      expect(record?.steps.find((s) => s.name === "recovery")?.detail).toMatch(/stopped migration task/);
+      // A second unlock finds the lock free and nothing to recover.
       const again = await gantry("unlock", "--env", "sandbox", "--json");
       expect(JSON.parse(again.stdout)).toMatchObject({ released: false, recovery: null });
     });

@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { loadEnvironmentConfig, validateConfig } from "../../../src/config/load.ts";
 import { resolveDeploySecrets, valueOf } from "../../../src/config/secrets.ts";
+import { MIN_SECRET_LENGTH, SecretMasker } from "../../../src/reporting/mask.ts";
 import { projectRoot } from "../../../src/tools/paths.ts";
 
 const base = {
@@ -162,6 +163,32 @@ describe("resolveDeploySecrets", () => {
       code: "SECRET_MISSING",
       hint: expect.stringContaining("--skip-smoke") as string,
     });
+  });
+
+  it.each(["abc", "  ab \n"])(
+    "GIVEN a variable holding %j (too short to be masked) THEN the error names the key and the variable, asking for a real secret",
+    (value) => {
+      let caught: unknown;
+      try {
+        resolveDeploySecrets(config, { skipSmoke: false }, { ...env, HOOK_URL: value });
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught).toMatchObject({
+        name: "ConfigError",
+        message: `Pulumi.dev.yaml: gantry:hooks.onFailure.env.WEBHOOK: environment variable HOOK_URL holds fewer than ${String(MIN_SECRET_LENGTH)} characters, too short to be masked in gantry's output`,
+        code: "SECRET_TOO_SHORT",
+        hint: "set HOOK_URL to the real secret (at least 4 characters), not a placeholder",
+      });
+    },
+  );
+
+  it("GIVEN a variable exactly as long as the masker's minimum THEN it is accepted, and the masker hides it", () => {
+    const value = "k".repeat(MIN_SECRET_LENGTH);
+    const secrets = resolveDeploySecrets(config, { skipSmoke: true }, { HOOK_URL: value });
+    const masker = new SecretMasker();
+    for (const v of Object.values(secrets)) masker.add(v);
+    expect(masker.redact(`hook called ${value}`)).toBe("hook called ***");
   });
 
   it("GIVEN resolved secrets THEN a value is the prefix plus the secret; a plain string is itself", () => {

@@ -111,6 +111,39 @@ describe("upsertStickyComment", () => {
     expect(commentsOnPr().map((c) => c.id)).toEqual([older.id, human.id]);
   });
 
+  it("GIVEN a duplicate of ours already deleted by another run WHEN we post THEN ours is still updated (a 404 on cleanup is fine)", async () => {
+    const older = server.seedComment(target(), `${stickyMarker("dev")}\nrun A`, ACTIONS_BOT);
+    const newer = server.seedComment(target(), `${stickyMarker("dev")}\nrun B`, ACTIONS_BOT);
+    server.failNext({
+      status: 404,
+      body: { message: "Not Found", documentation_url: "https://docs.github.com/rest" },
+      operationId: "issues/delete-comment",
+    });
+
+    const result = await upsertStickyComment(client, target(), "dev", "run C");
+
+    expect(result).toMatchObject({ id: older.id, action: "updated" });
+    expect(commentsOnPr().find((c) => c.id === older.id)?.body).toBe(`${stickyMarker("dev")}\nrun C`);
+    // Our update happened before the cleanup was attempted.
+    const ops = server.requests.map((r) => r.operationId);
+    expect(ops.indexOf("issues/update-comment")).toBeLessThan(ops.indexOf("issues/delete-comment"));
+    expect(newer.id).not.toBe(older.id);
+  });
+
+  it("GIVEN a bot comment that quotes our marker in its middle WHEN we post THEN it is not ours: untouched, ours is created", async () => {
+    const quoting = server.seedComment(
+      target(),
+      `Another tool's report\n> ${stickyMarker("dev")}\n> plan: 1 to change`,
+      ACTIONS_BOT,
+    );
+
+    const result = await upsertStickyComment(client, target(), "dev", "plan: 2 to change");
+
+    expect(result.action).toBe("created");
+    expect(commentsOnPr().find((c) => c.id === quoting.id)?.body).toContain("Another tool's report");
+    expect(commentsOnPr()).toHaveLength(2);
+  });
+
   it("GIVEN a personal-access-token identity WHEN the author is configured THEN that login's comment is updated", async () => {
     const patServer = await startGitHubApiServer({
       tokens: { "pat-token": { login: "deploy-bot", type: "User" } },

@@ -71,6 +71,14 @@ describe("actionsContext", () => {
   });
 
   it.each([
+    ["GANTRY_GITHUB_ENVIRONMENT=production", { GANTRY_GITHUB_ENVIRONMENT: " production " }, "production"],
+    ["it unset", {}, undefined],
+    ["it empty", { GANTRY_GITHUB_ENVIRONMENT: "" }, undefined],
+  ])("GIVEN %s THEN the GitHub environment of gantry's deployments is %s", (_what, extra, want) => {
+    expect(actionsContext({ ...base, ...extra })?.environment).toBe(want);
+  });
+
+  it.each([
     ["a pull_request event", { pull_request: { number: 17 } }, 17],
     ["an issue_comment on a PR", { issue: { number: 18, pull_request: { url: "x" } } }, 18],
     ["an issue_comment on an issue", { issue: { number: 19 } }, undefined],

@@ -1,6 +1,7 @@
 /** GitHub failures come out of the client as GitHubErrors with a hint, retried only when transient. */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { inspect } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGitHubClient } from "../../../src/github/client.ts";
 import { createDeployment } from "../../../src/github/deployments.ts";
@@ -96,30 +97,58 @@ describe("classification of GitHub failures", () => {
     );
   });
 
-  it("GIVEN GitHub fails twice with 502 WHEN retries are allowed THEN the third attempt succeeds", async () => {
+  const listComments = (c: ReturnType<typeof client>) =>
+    c.rest.issues.listComments({ ...repo, issue_number: 1 });
+
+  it("GIVEN a GET fails twice with 502 WHEN retries are allowed THEN the third attempt succeeds", async () => {
+    const before = server.requests.length;
+    server.failNext({
+      status: 502,
+      body: { message: "Bad Gateway" },
+      operationId: "issues/list-comments",
+      times: 2,
+    });
+    await listComments(client({ retries: 2 }));
+    expect(server.requests.slice(before).map((r) => r.status)).toEqual([502, 502, 200]);
+  });
+
+  it("GIVEN a GET keeps failing with 503 WHEN the retries run out THEN GITHUB_UNAVAILABLE", async () => {
+    const before = server.requests.length;
+    server.failNext({
+      status: 503,
+      body: { message: "Unavailable" },
+      operationId: "issues/list-comments",
+      times: 2,
+    });
+    const err = await failure(() => listComments(client({ retries: 1 })));
+    expect(err.code).toBe("GITHUB_UNAVAILABLE");
+    expect(server.requests.slice(before).map((r) => r.status)).toEqual([503, 503]);
+  });
+
+  it("GIVEN a POST fails with 502 WHEN retries are allowed THEN it is not retried (it may have been applied)", async () => {
     const before = server.requests.length;
     server.failNext({
       status: 502,
       body: { message: "Bad Gateway" },
       operationId: "repos/create-deployment",
-      times: 2,
+    });
+    const err = await failure(() =>
+      createDeployment(client({ retries: 3 }), repo, { ref: "abc", environment: "dev" }),
+    );
+    expect(err.code).toBe("GITHUB_UNAVAILABLE");
+    expect(server.requests.slice(before).map((r) => r.status)).toEqual([502]);
+  });
+
+  it("GIVEN a POST is rate limited (429, not applied) WHEN retries are allowed THEN it is retried", async () => {
+    const before = server.requests.length;
+    server.failNext({
+      status: 429,
+      body: { message: "API rate limit exceeded", documentation_url: docs },
+      operationId: "repos/create-deployment",
     });
     const created = await createDeployment(client({ retries: 2 }), repo, { ref: "abc", environment: "dev" });
     expect(created.id).toBeGreaterThan(0);
-    expect(server.requests.slice(before).map((r) => r.status)).toEqual([502, 502, 201]);
-  });
-
-  it("GIVEN GitHub keeps failing with 503 WHEN the retries run out THEN GITHUB_UNAVAILABLE", async () => {
-    server.failNext({
-      status: 503,
-      body: { message: "Unavailable" },
-      operationId: "repos/create-deployment",
-      times: 2,
-    });
-    const err = await failure(() =>
-      createDeployment(client({ retries: 1 }), repo, { ref: "abc", environment: "dev" }),
-    );
-    expect(err.code).toBe("GITHUB_UNAVAILABLE");
+    expect(server.requests.slice(before).map((r) => r.status)).toEqual([429, 201]);
   });
 
   it("GIVEN a 404 WHEN retries are allowed THEN it is not retried", async () => {
@@ -188,7 +217,14 @@ describe("classification of GitHub failures", () => {
       createDeployment(client({ token }), repo, { ref: "abc", environment: "dev" }),
     );
     expect(err.code).toBe("GITHUB_UNAUTHORIZED");
-    const printed = [err.message, err.hint ?? "", JSON.stringify(err), String(err.stack)].join("\n");
+    // JSON.stringify skips the non-enumerable `cause` (Octokit's error, with the request it sent):
+    // util.inspect (what console.error and --verbose-style dumps use) walks it.
+    const inspected = inspect(err, { depth: 10 });
+    expect(inspected).toContain("cause");
+    expect(inspected).toContain("POST /repos/{owner}/{repo}/deployments");
+    const printed = [err.message, err.hint ?? "", JSON.stringify(err), String(err.stack), inspected].join(
+      "\n",
+    );
     expect(printed).not.toContain(token);
   });
 });

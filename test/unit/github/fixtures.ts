@@ -1,12 +1,14 @@
-/** Deploy results and an Actions environment for the notification tests. */
+/** Deploy results, previews and an Actions environment for the notification and preview tests. */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { GantryError } from "../../../src/errors.ts";
 import type { DeploymentRecord } from "../../../src/orchestrator/ledger.ts";
+import type { PropertyChange, ResourceChange } from "../../../src/pulumi/stack.ts";
 import type { ReportEvent, Reporter } from "../../../src/reporting/reporter.ts";
 import type { EnvironmentOutputs } from "../../../src/stacks/outputs.ts";
 import type { DeployResult } from "../../../src/steps/deploy.ts";
+import type { DeployPreview } from "../../../src/steps/preview.ts";
 
 export const SHA = "0123456789abcdef0123456789abcdef01234567";
 export const DIGEST = "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
@@ -134,3 +136,69 @@ export function collectingReporter(): Reporter & { events: ReportEvent[]; warnin
 }
 
 export const RUN_URL = "https://github.com/acme/shop/actions/runs/42";
+
+const PREVIEW_DIGEST = `sha256:${"ab12".repeat(16)}`;
+
+/** One resource change of a preview. */
+export function resource(
+  op: ResourceChange["op"],
+  type: string,
+  name: string,
+  properties: PropertyChange[],
+  replaceReasons: string[] = [],
+): ResourceChange {
+  return {
+    op,
+    type,
+    name,
+    urn: `urn:pulumi:dev::platform::${type}::${name}`,
+    diffs: [...new Set(properties.map((p) => p.path.split(/[.[]/)[0] ?? p.path))],
+    properties,
+    replaceReasons,
+  };
+}
+
+/** A dev preview of v1.2.0 with `changes` (the preview markdown goldens are built from it). */
+export function preview(changes: ResourceChange[], overrides: Partial<DeployPreview> = {}): DeployPreview {
+  const summary: Record<string, number> = { same: 10 };
+  for (const c of changes) summary[c.op] = (summary[c.op] ?? 0) + 1;
+  return {
+    env: "dev",
+    tag: "v1.2.0",
+    tagSource: "given",
+    planFile: null,
+    plan: [
+      { step: "preflight", included: true, why: "image → digest, no deployment in progress, lock" },
+      { step: "stack", included: true, why: "pulumi up of the environment's stack" },
+      { step: "snapshot", included: true, why: "RDS snapshot, keep 3" },
+      { step: "migrate", included: true, why: "one-off task: npm run migrate" },
+      { step: "release", included: true, why: "new task definition revision with the digest, UpdateService" },
+      {
+        step: "gates",
+        included: true,
+        why: "rollout COMPLETED, targets, health + version, alarms; bake 5 s",
+      },
+    ],
+    stack: { changeSummary: summary, changes, diffText: "(engine text, not rendered)" },
+    image: {
+      tag: "v1.2.0",
+      digest: PREVIEW_DIGEST,
+      imageUri: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/app@${PREVIEW_DIGEST}`,
+    },
+    taskDefinitions: [
+      {
+        service: "gantry-dev-api",
+        from: {
+          tag: "v1.1.0",
+          taskDefinitionArn: "arn:aws:ecs:eu-west-1:123456789012:task-definition/gantry-dev-api:7",
+          image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app@sha256:00",
+        },
+        to: { tag: "v1.2.0", image: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/app@${PREVIEW_DIGEST}` },
+      },
+    ],
+    migrations: { runs: true, command: ["npm", "run", "migrate"] },
+    snapshot: { taken: true, retention: 3 },
+    warnings: [],
+    ...overrides,
+  };
+}

@@ -6,7 +6,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { SecretMasker } from "../../../src/reporting/mask.ts";
 import { deployNotifier, type DeployNotice } from "../../../src/reporting/notify.ts";
-import { environmentUrl, formatDuration, renderDeploySummary } from "../../../src/reporting/github.ts";
+import { environmentUrl, renderDeploySummary } from "../../../src/reporting/github.ts";
+import { formatDuration } from "../../../src/reporting/reporter.ts";
 import {
   DEFAULT_TOKEN,
   startGitHubApiServer,
@@ -115,6 +116,18 @@ describe("GitHub Actions host", () => {
     expect(reporter.warnings()).toEqual([]);
   });
 
+  it("GIVEN prod runs in the GitHub environment production WHEN the deploy starts and finishes THEN gantry's deployment and statuses are in production", async () => {
+    const { notifier, deployment } = await start({ GANTRY_GITHUB_ENVIRONMENT: "production" });
+    expect(deployment()?.request).toMatchObject({
+      ref: SHA,
+      environment: "production",
+      production_environment: true,
+      transient_environment: false,
+    });
+    await notifier.finished(succeeded(), { outputs: OUTPUTS });
+    expect(deployment()?.statuses.map((s) => s.state)).toEqual(["in_progress", "success"]);
+  });
+
   it("GIVEN a deploy that is rolled back WHEN it finishes THEN failure status, the error in the summary and an ::error annotation with the hint", async () => {
     const { run, annotations, notifier, deployment } = await start();
     await notifier.finished(rolledBack(), { outputs: OUTPUTS });
@@ -217,11 +230,25 @@ describe("GitHub Actions host", () => {
 });
 
 describe("summary rendering", () => {
-  it("GIVEN step details with markdown and HTML THEN the table is not broken and nothing renders as HTML", () => {
-    const result = rolledBack("a | b <script>x</script>\nsecond line");
+  it("GIVEN step details with markdown and HTML THEN the table is not broken and nothing renders as HTML or markdown", () => {
+    const result = rolledBack("a | b <script>x</script>\nsecond line **bold** [l](u) `c` @team");
     const md = renderDeploySummary({ ...notice, runUrl: undefined }, result, undefined);
     const gates = md.split("\n").find((l) => l.startsWith("| gates"));
-    expect(gates).toBe("| gates | ❌ failed | 30.0 s | a \\| b &lt;script&gt;x&lt;/script&gt; second line |");
+    expect(gates).toBe(
+      "| gates | ❌ failed | 30.0 s | a \\| b &lt;script&gt;x&lt;/script&gt; second line \\*\\*bold\\*\\* \\[l\\](u) \\`c\\` \\@team |",
+    );
+  });
+
+  it("GIVEN a tag with a backtick and a pipe THEN its code spans hold it literally, in the table and in the heading", () => {
+    const base = succeeded();
+    const tag = "v1`|x";
+    const md = renderDeploySummary(
+      { ...notice, tag, runUrl: undefined },
+      { ...base, record: { ...base.record, tag } },
+      undefined,
+    );
+    expect(md).toContain("## ✅ gantry deploy of ``v1`|x`` to `prod`: succeeded");
+    expect(md).toContain("| tag | ``v1`\\|x`` |");
   });
 
   it.each([

@@ -1,15 +1,16 @@
 /**
- * Canary secrets: GITHUB_TOKEN and the Slack webhook URL, leaked on purpose into a failing
- * deploy's error, hint and step detail (raw, base64 and embedded in JSON), must not appear in
- * anything the notifications write: stdout, stderr (annotations), the reporter, the job summary,
- * the step outputs, the bodies sent to GitHub and Slack.
+ * Canary secrets: GITHUB_TOKEN and the Slack webhook URL, registered as at startup (src/main.ts:
+ * registerTokenSecrets) and leaked on purpose into a failing deploy's error, hint and step detail
+ * (raw, base64 and embedded in JSON), must not appear in anything the notifications write: stdout,
+ * stderr (annotations), the reporter, the job summary, the step outputs, the bodies sent to GitHub
+ * and Slack.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { GantryError } from "../../../src/errors.ts";
 import { maskingReporter, SecretMasker } from "../../../src/reporting/mask.ts";
-import { deployNotifier } from "../../../src/reporting/notify.ts";
+import { deployNotifier, registerTokenSecrets } from "../../../src/reporting/notify.ts";
 import { TerminalReporter } from "../../../src/reporting/reporter.ts";
 import type { DeployResult } from "../../../src/steps/deploy.ts";
 import { ACTIONS_BOT, startGitHubApiServer, type GitHubApiServer } from "../../helpers/github-api-server.ts";
@@ -72,6 +73,7 @@ describe("canary secrets in deploy notifications", () => {
     });
     try {
       const masker = new SecretMasker();
+      registerTokenSecrets(masker, run.env);
       const reporterOut: string[] = [];
       const reporter = maskingReporter(
         new TerminalReporter({
@@ -138,11 +140,33 @@ describe("canary secrets in deploy notifications", () => {
           }
         }
       }
-      expect(places.summary).toContain("***");
+      // The mask, escaped like the value it replaced (it renders as ***).
+      expect(places.summary).toContain("\\*\\*\\*");
     } finally {
       spyOut.mockRestore();
       spyErr.mockRestore();
       run.cleanup();
     }
+  });
+});
+
+describe("registerTokenSecrets", () => {
+  it("GIVEN GITHUB_TOKEN and a webhook URL in the environment WHEN registered THEN the token, the URL and its path alone are masked", () => {
+    const masker = new SecretMasker();
+    registerTokenSecrets(masker, {
+      GITHUB_TOKEN: TOKEN,
+      GANTRY_SLACK_WEBHOOK_URL: ` https://hooks.slack.com/services/T01/B02/${HOOK_SECRET} `,
+    });
+    expect(
+      masker.redact(
+        `t=${TOKEN} u=https://hooks.slack.com/services/T01/B02/${HOOK_SECRET} p=/services/T01/B02/${HOOK_SECRET}`,
+      ),
+    ).toBe("t=*** u=*** p=***");
+  });
+
+  it("GIVEN neither WHEN registered THEN nothing is masked", () => {
+    const masker = new SecretMasker();
+    registerTokenSecrets(masker, { GANTRY_SLACK_WEBHOOK_URL: "  " });
+    expect(masker.size).toBe(0);
   });
 });

@@ -86,7 +86,7 @@ describe("Slack notifications", () => {
     expect(texts()).toEqual([
       ":rocket: deploy of `v1.2.3` to *prod* started by alice · `20261122T101500Z-3f9a1c`",
       expect.stringMatching(
-        /^:white_check_mark: deploy of `v1\.2\.3` to \*prod\* succeeded in 83 s \(`sha256:9f86/,
+        /^:white_check_mark: deploy of `v1\.2\.3` to \*prod\* succeeded in 1 min 23 s \(`sha256:9f86/,
       ),
     ]);
     expect(reporter.warnings()).toEqual([]);

@@ -8,15 +8,15 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { COMMENT_MAX_CHARS, STICKY_MARKER_MAX_CHARS } from "../../../src/github/comments.ts";
-import type { PropertyChange, ResourceChange } from "../../../src/pulumi/stack.ts";
 import { SECRET_VALUE, UNKNOWN_VALUE } from "../../../src/pulumi/stack.ts";
 import {
+  escapeHtml,
   escapeMarkdown,
   inlineCode,
   PREVIEW_MARKDOWN_MAX_CHARS,
   renderPreviewMarkdown,
 } from "../../../src/reporting/markdown.ts";
-import type { DeployPreview } from "../../../src/steps/preview.ts";
+import { preview, resource } from "../github/fixtures.ts";
 
 const GOLDEN = path.join(path.dirname(fileURLToPath(import.meta.url)), "golden");
 
@@ -25,70 +25,6 @@ function expectGolden(name: string, actual: string): void {
   if (process.env.UPDATE_GOLDEN === "1") writeFileSync(file, actual);
   expect(existsSync(file), `${file} is missing: run with UPDATE_GOLDEN=1 once`).toBe(true);
   expect(actual).toBe(readFileSync(file, "utf8"));
-}
-
-const DIGEST = `sha256:${"ab12".repeat(16)}`;
-
-function resource(
-  op: ResourceChange["op"],
-  type: string,
-  name: string,
-  properties: PropertyChange[],
-  replaceReasons: string[] = [],
-): ResourceChange {
-  return {
-    op,
-    type,
-    name,
-    urn: `urn:pulumi:dev::platform::${type}::${name}`,
-    diffs: [...new Set(properties.map((p) => p.path.split(/[.[]/)[0] ?? p.path))],
-    properties,
-    replaceReasons,
-  };
-}
-
-function preview(changes: ResourceChange[], overrides: Partial<DeployPreview> = {}): DeployPreview {
-  const summary: Record<string, number> = { same: 10 };
-  for (const c of changes) summary[c.op] = (summary[c.op] ?? 0) + 1;
-  return {
-    env: "dev",
-    tag: "v1.2.0",
-    tagSource: "given",
-    planFile: null,
-    plan: [
-      { step: "preflight", included: true, why: "image → digest, no deployment in progress, lock" },
-      { step: "stack", included: true, why: "pulumi up of the environment's stack" },
-      { step: "snapshot", included: true, why: "RDS snapshot, keep 3" },
-      { step: "migrate", included: true, why: "one-off task: npm run migrate" },
-      { step: "release", included: true, why: "new task definition revision with the digest, UpdateService" },
-      {
-        step: "gates",
-        included: true,
-        why: "rollout COMPLETED, targets, health + version, alarms; bake 5 s",
-      },
-    ],
-    stack: { changeSummary: summary, changes, diffText: "(engine text, not rendered)" },
-    image: {
-      tag: "v1.2.0",
-      digest: DIGEST,
-      imageUri: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/app@${DIGEST}`,
-    },
-    taskDefinitions: [
-      {
-        service: "gantry-dev-api",
-        from: {
-          tag: "v1.1.0",
-          taskDefinitionArn: "arn:aws:ecs:eu-west-1:123456789012:task-definition/gantry-dev-api:7",
-          image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app@sha256:00",
-        },
-        to: { tag: "v1.2.0", image: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/app@${DIGEST}` },
-      },
-    ],
-    migrations: { runs: true, command: ["npm", "run", "migrate"] },
-    snapshot: { taken: true, retention: 3 },
-    warnings: [],
-    ...overrides,
-  };
 }
 
 describe("renderPreviewMarkdown", () => {
@@ -115,6 +51,47 @@ describe("renderPreviewMarkdown", () => {
     expect(md).toContain("~ password: [secret] → [secret]");
     expect(md).toContain("+ alarmActions: [known after apply]");
     expect(md).toContain("| **Infrastructure** | 1 to create · 1 to update · 0 to replace · 0 to delete |");
+  });
+
+  it("GIVEN hostile resource names, types, replace reasons, plan reasons and warnings WHEN rendered THEN every <details> holds and no value becomes markup", () => {
+    const hostile = "x</details>\n\n<script>alert(1)</script> `tick` | pipe **bold** [l](u)";
+    const md = renderPreviewMarkdown(
+      preview(
+        [
+          resource(
+            "replace",
+            `aws:ec2/${hostile}:T`,
+            `db${hostile}`,
+            [{ path: "engineVersion", kind: "update-replace", old: "15", new: "16" }],
+            [`engine${hostile}`],
+          ),
+          resource("update", "aws:ecs/service:Service", `api\r\n\r\n${hostile}`, [
+            { path: "desiredCount", kind: "update", old: 2, new: 3 },
+          ]),
+        ],
+        {
+          warnings: [`warn ${hostile}\n\n# not a heading`],
+          plan: [{ step: `release${hostile}`, included: true, why: `because ${hostile}` }],
+        },
+      ),
+    );
+    const lines = md.split("\n");
+    // Each resource is one <details> whose <summary> stays on its line (a blank line inside would end
+    // GitHub's HTML block); only gantry's own tags start a line (a value's is in a code span or escaped).
+    expect(lines.filter((l) => /^<details><summary>.*<\/summary>$/.test(l))).toHaveLength(2);
+    expect(lines.filter((l) => l.startsWith("<details>"))).toHaveLength(2);
+    expect(lines.filter((l) => l.startsWith("</details>"))).toEqual(["</details>", "</details>"]);
+    // A raw tag only where it is code: in the replace reasons' code span.
+    for (const l of lines.filter((x) => x.includes("<script>")))
+      expect(l).toMatch(/^Replaced because of: ``[^`]/);
+    expect(md).not.toMatch(/^# not a heading/m);
+    // The plan row stays one row of three cells: every pipe inside a value is escaped.
+    const row = lines.find((l) => l.startsWith("| release"));
+    expect(row?.replace(/\\\|/g, "").match(/\|/g)).toHaveLength(4);
+    expect(row).toContain("\\*\\*bold\\*\\* \\[l\\](u)");
+    // The warning is one blockquote line.
+    expect(lines.filter((l) => l.startsWith("> warn"))).toHaveLength(1);
+    expect(md).toContain("Replaced because of: ``engine");
   });
 
   it("GIVEN a replacement WHEN rendered THEN the golden shows the reasons and the forcing properties", () => {
@@ -234,6 +211,10 @@ describe("escaping", () => {
     ["x | y", "`x \\| y`"],
   ])("GIVEN %j WHEN put in a table cell code span THEN %j", (text, expected) => {
     expect(inlineCode(text, { table: true })).toBe(expected);
+  });
+
+  it("GIVEN text with line breaks and tags WHEN escaped for HTML THEN one line, no tag", () => {
+    expect(escapeHtml("a\r\n\r\nb</summary>\n'q\" & c")).toBe("a  b&lt;/summary&gt; &#39;q&quot; &amp; c");
   });
 
   it("GIVEN text with markdown, HTML and a mention WHEN escaped THEN none of them is live", () => {

@@ -5,7 +5,15 @@ import type { DeploymentRecord } from "../../../src/orchestrator/ledger.ts";
 import type { DeployResult } from "../../../src/steps/deploy.ts";
 import { DEPLOY_EXIT, runDeploy } from "../../../src/steps/deploy.ts";
 import { planDeploy, type PlannedStep } from "../../../src/steps/plan.ts";
-import { type FakeContextOverrides, type FakeDeployContext, fakeDeployContext } from "../../fakes/context.ts";
+import { releaseStep } from "../../../src/steps/release.ts";
+import type { ReportEvent } from "../../../src/reporting/reporter.ts";
+import {
+  type FakeContextOverrides,
+  type FakeDeployContext,
+  fakeDeployContext,
+  fakeSiblingContext,
+  RecordingReporter,
+} from "../../fakes/context.ts";
 import { MemoryStore } from "../../fakes/memory-store.ts";
 import { digestOf } from "../../fakes/ports.ts";
 
@@ -194,13 +202,12 @@ describe("runDeploy", () => {
         tag: "v1.0.0",
         taskDefinitionArn: ctx.fake.initialTaskDefinitions.web,
       });
-      expect(stepsOf(res).slice(-3)).toEqual(["gates:failed", "release:undone", "preflight:undone"]);
+      expect(stepsOf(res).slice(-2)).toEqual(["gates:failed", "release:undone"]);
       expect(ctx.store.objects.has(LOCK_KEY)).toBe(false);
       expect(await ledger(ctx)).toEqual([res.record]);
-      expect((await journal(ctx)).slice(-4)).toEqual([
+      expect((await journal(ctx)).slice(-3)).toEqual([
         "step-end:gates:failed",
         "step-end:release:undone",
-        "step-end:preflight:undone",
         "finish:rolled_back",
       ]);
     });
@@ -316,7 +323,7 @@ describe("runDeploy", () => {
     expect(res.exitCode).toBe(DEPLOY_EXIT.interrupted);
     expect(res.record.status).toBe("aborted");
     expect(runningEverywhere(ctx)).toBe("v1.0.0");
-    expect(stepsOf(res).slice(-3)).toEqual(["gates:failed", "release:undone", "preflight:undone"]);
+    expect(stepsOf(res).slice(-2)).toEqual(["gates:failed", "release:undone"]);
     expect(ctx.store.objects.has(LOCK_KEY)).toBe(false);
     expect(await ledger(ctx)).toEqual([res.record]);
     expect((await journal(ctx)).at(-1)).toBe("finish:aborted");
@@ -400,5 +407,208 @@ class LaggingLockStore extends MemoryStore {
 
   deliver(): void {
     for (const answer of this.pending.splice(0)) answer();
+  }
+}
+
+describe("runDeploy's finish", () => {
+  it("GIVEN ECS cannot be asked any more once the gates passed WHEN the deploy finishes THEN exit 4, failed, a warning that the final state could not be verified, the lock released and the record in the ledger", async () => {
+    const ctx = fakeDeployContext();
+    const ecsGone: PlannedStep = {
+      step: {
+        name: "ecs-unreachable",
+        run: () => {
+          ctx.ports.ecs.describeService = () =>
+            Promise.reject(
+              new AwsError("describe ECS service: connect ETIMEDOUT", { code: "AWS_NetworkingError" }),
+            );
+          return Promise.resolve();
+        },
+      },
+      included: true,
+      why: "test: the network to ECS goes down after the gates",
+    };
+
+    const res = await runDeploy(ctx, {
+      signal: new AbortController().signal,
+      plan: [...planDeploy(ctx), ecsGone],
+    });
+
+    expect(stepsOf(res).at(-2)).toBe("gates:succeeded");
+    expect(res.exitCode).toBe(DEPLOY_EXIT.rollbackUnverified);
+    expect(res.record.status).toBe("failed");
+    expect(ctx.reporter.messages("warn")).toContain(
+      "could not verify the final state: describe ECS service: connect ETIMEDOUT",
+    );
+    expect(ctx.store.objects.has(LOCK_KEY)).toBe(false);
+    expect(await ledger(ctx)).toEqual([res.record]);
+  });
+
+  it("GIVEN the journal's finish cannot be written WHEN a healthy release finishes THEN the exit code is still 0, with a warning", async () => {
+    const store = new FinishRefusingStore();
+    const ctx = fakeDeployContext({ store });
+
+    const res = await deploy(ctx);
+
+    expect(store.refused).toBe(1);
+    expect(res.exitCode).toBe(DEPLOY_EXIT.succeeded);
+    expect(res.record.status).toBe("succeeded");
+    expect(
+      ctx.reporter.messages("warn").filter((m) => m.startsWith("could not journal the finish: ")),
+    ).toEqual(["could not journal the finish: put journal: Service Unavailable"]);
+    expect((await journal(ctx)).at(-1)).toBe("step-end:gates:succeeded");
+    expect(await ledger(ctx)).toEqual([res.record]);
+    expect(ctx.store.objects.has(LOCK_KEY)).toBe(false);
+  });
+
+  describe.each<{ given: string; lost: string[] }>([
+    { given: "one service's UpdateService takes effect but its answer is lost", lost: ["api"] },
+    { given: "every service's UpdateService takes effect but its answer is lost", lost: ["web", "api"] },
+  ])("GIVEN $given", ({ lost }) => {
+    it("WHEN deployed THEN the release step rolls back what it started: every service verified on its previous task definition, exit 3 (not exit 1)", async () => {
+      const ctx = fakeDeployContext();
+      for (const name of lost) {
+        ctx.ports.ecs.updateServiceAnswersLost.set(
+          `gantry-sandbox-${name}`,
+          new AwsError(`update ECS service gantry-sandbox-${name}: socket hang up`, {
+            code: "AWS_NetworkingError",
+          }),
+        );
+      }
+
+      const res = await deploy(ctx);
+
+      for (const name of ["web", "api"]) {
+        const updates = ctx.fake.log
+          .argsOf("ecs.updateService")
+          .filter((a) => a[1] === `gantry-sandbox-${name}`)
+          .map((a) => a[2]);
+        expect(updates).toHaveLength(2);
+        expect(updates[0]).not.toBe(ctx.fake.initialTaskDefinitions[name]);
+        expect(updates[1]).toBe(ctx.fake.initialTaskDefinitions[name]);
+        expect(ctx.ports.ecs.peek(`gantry-sandbox-${name}`)?.taskDefinition).toBe(
+          ctx.fake.initialTaskDefinitions[name],
+        );
+      }
+      expect(runningEverywhere(ctx)).toBe("v1.0.0");
+      expect(res.exitCode).toBe(DEPLOY_EXIT.rolledBack);
+      expect(res.record.status).toBe("rolled_back");
+      expect(res.error).toMatchObject({ code: "AWS_NetworkingError" });
+    });
+  });
+
+  it("GIVEN a dead deployment whose release cannot be rolled back (its previous version no longer starts) WHEN the next deploy's preflight recovers it THEN exit 4 (RECOVERY_FAILED), nothing of its own released, both records in the ledger, the lock free", async () => {
+    const ctx = fakeDeployContext({ timing: { rolloutTimeoutMs: 300 } });
+    const dead = fakeSiblingContext(
+      ctx,
+      { deploymentId: "20261122T094500Z-dead01", pid: 1111, startedAt: "2026-11-22T09:45:00.000Z" },
+      { established: true },
+    );
+    const { deploymentId, env, actor, host, pid, startedAt } = dead.request;
+    expect(await ctx.lock.acquire({ deploymentId, env, actor, host, pid, startedAt })).toMatchObject({
+      acquired: true,
+    });
+    await dead.journal.append({ event: "begin", data: { request: dead.request } });
+    await dead.journal.append({ event: "step-start", step: "release" });
+    await releaseStep.run(dead, new AbortController().signal);
+    // It dies here. From now on every new ECS deployment fails: the recovery's rollback too.
+    ctx.ports.ecs.rolloutFor = () => ({
+      kind: "fail",
+      reason: "ECS deployment circuit breaker: tasks failed to start.",
+      rollback: false,
+    });
+    const registered = ctx.fake.log.count("ecs.registerTaskDefinition");
+
+    const res = await deploy(ctx);
+
+    expect(res.error).toMatchObject({ code: "RECOVERY_FAILED" });
+    expect(res.exitCode).toBe(DEPLOY_EXIT.rollbackUnverified);
+    expect(res.record.status).toBe("failed");
+    expect(stepsOf(res)).toEqual(["preflight:failed"]);
+    expect(ctx.fake.log.count("ecs.registerTaskDefinition")).toBe(registered);
+    expect((await ledger(ctx)).map((r) => [r.id, r.status]).sort()).toEqual([
+      ["20261122T094500Z-dead01", "failed"],
+      [res.record.id, "failed"],
+    ]);
+    expect(ctx.store.objects.has(LOCK_KEY)).toBe(false);
+  });
+
+  it("GIVEN a healthy release WHEN the deploy finishes THEN its record goes to the ledger before the lock is released", async () => {
+    const store = new WitnessStore();
+    const ctx = fakeDeployContext({ store });
+
+    const res = await deploy(ctx);
+
+    expect(res.exitCode).toBe(DEPLOY_EXIT.succeeded);
+    expect(store.moments).toEqual(["ledger", "unlock"]);
+    expect(ctx.store.objects.has(LOCK_KEY)).toBe(false);
+  });
+
+  it("GIVEN a deploy that fails (its migration exits 1) and an onFailure hook WHEN it finishes THEN the hook runs with the lock still held, and the lock is released after the ledger record", async () => {
+    const store = new WitnessStore();
+    const base = fakeDeployContext({
+      store,
+      gantry: { hooks: { onFailure: { command: "echo hook-ran", timeoutSeconds: 10 } } },
+    });
+    const ctx: FakeDeployContext = { ...base, reporter: new HookWitness(store, "onFailure") };
+    ctx.ports.ecs.taskExitFor = () => ({ kind: "exit", exitCode: 1 });
+
+    const res = await deploy(ctx);
+
+    expect(res.exitCode).toBe(DEPLOY_EXIT.failedUnchanged);
+    expect(res.record.hooks?.map((h) => [h.name, h.status])).toEqual([["onFailure", "succeeded"]]);
+    expect(store.moments).toEqual(["onFailure hook (lock held)", "ledger", "unlock"]);
+  });
+});
+
+/** The shared store, refusing (once) to write a journal whose last line is a finish. */
+class FinishRefusingStore extends MemoryStore {
+  refused = 0;
+
+  override putIfMatch(key: string, body: string, etag: string): Promise<{ etag: string } | "changed"> {
+    const last = body.trimEnd().split("\n").at(-1) ?? "";
+    if (key.startsWith("journal/") && this.refused === 0 && last.includes('"event":"finish"')) {
+      this.refused += 1;
+      return Promise.reject(
+        new AwsError("put journal: Service Unavailable", { code: "AWS_ServiceUnavailable" }),
+      );
+    }
+    return super.putIfMatch(key, body, etag);
+  }
+}
+
+/** The shared store, noting in order when a ledger record is written and the lock deleted. */
+class WitnessStore extends MemoryStore {
+  /** `ledger`, `unlock`, and what others note (e.g. a hook's output). */
+  readonly moments: string[] = [];
+
+  override putIfAbsent(key: string, body: string): Promise<{ etag: string } | "exists"> {
+    if (key.startsWith("ledger/")) this.moments.push("ledger");
+    return super.putIfAbsent(key, body);
+  }
+
+  override deleteIfMatch(key: string, etag: string): Promise<boolean> {
+    if (key === LOCK_KEY) this.moments.push("unlock");
+    return super.deleteIfMatch(key, etag);
+  }
+}
+
+/** A reporter that notes in the store's moments whether the lock is held when a hook prints. */
+class HookWitness extends RecordingReporter {
+  private readonly store: WitnessStore;
+  private readonly hook: string;
+
+  constructor(store: WitnessStore, hook: string) {
+    super();
+    this.store = store;
+    this.hook = hook;
+  }
+
+  override emit(event: ReportEvent): void {
+    super.emit(event);
+    if (event.type === "info" && event.message.startsWith(`${this.hook} | `)) {
+      this.store.moments.push(
+        `${this.hook} hook (lock ${this.store.objects.has(LOCK_KEY) ? "held" : "free"})`,
+      );
+    }
   }
 }

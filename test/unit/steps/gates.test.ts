@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { nextRevision } from "../../../src/aws/ecs.ts";
 import { MAX_POLL_INTERVAL_MS } from "../../../src/checks/poll.ts";
+import { AwsError } from "../../../src/errors.ts";
 import { gatesStep } from "../../../src/steps/gates.ts";
 import { type FakeContextOverrides, type FakeDeployContext, fakeDeployContext } from "../../fakes/context.ts";
 
@@ -191,6 +192,98 @@ describe("gates step", () => {
     await expect(running).rejects.toMatchObject({
       code: "ABORTED",
       message: "interrupted while watching the rollout",
+    });
+  });
+
+  it("GIVEN the deploy interrupted during the rollout's last look WHEN the bake would start THEN the step fails at once as interrupted, with no bake and no smoke", async () => {
+    const ctx = await releasedContext({
+      gantry: { bakeSeconds: 2, smoke: { command: { command: "exit 0" } } },
+    });
+    ctx.ports.ecs.settleAfter = 0; // the first look at the rollout sees it COMPLETED: it is the last
+    const controller = new AbortController();
+    void ctx.fake.log.next("alarms.states").then(() => {
+      controller.abort(new Error("SIGINT")); // before that look ends
+    });
+    const started = Date.now();
+
+    const err = await gatesStep.run(ctx, controller.signal).catch((e: unknown) => e);
+
+    expect(err).toMatchObject({ code: "ABORTED", message: "interrupted while watching the rollout" });
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(ctx.fake.log.count("alarms.states")).toBe(1); // the rollout passed on its one look…
+    expect(ctx.fake.log.count("http.get")).toBe(0); // …and the bake never looked
+    expect(ctx.facts.smoke).toBeUndefined();
+  });
+
+  it("GIVEN a bake look in flight when the smoke command fails WHEN that look then fails too THEN the gate fails with the smoke failure and the bake stops", async () => {
+    const ctx = await releasedContext({
+      gantry: { bakeSeconds: 30, smoke: { command: { command: "echo 'checkout: FAIL'; exit 3" } } },
+    });
+    // The bake's look at the alarms (the last of each look) waits until the smoke command has
+    // failed, then finds an alarm that the broken release set off.
+    const states = ctx.ports.alarms.states.bind(ctx.ports.alarms);
+    vi.spyOn(ctx.ports.alarms, "states").mockImplementation(async (names) => {
+      if (ctx.fake.log.count("http.get") > 0) {
+        await vi.waitFor(() => {
+          expect(ctx.facts.smoke?.command?.status).toBe("failed");
+        });
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        ctx.ports.alarms.set("gantry-sandbox-web-5xx", "ALARM", "12 errors in 1 minute");
+      }
+      return states(names);
+    });
+    const started = Date.now();
+
+    const err = await gatesStep.run(ctx, signal).catch((e: unknown) => e);
+
+    expect(err).toMatchObject({
+      code: "SMOKE_COMMAND",
+      message: `smoke failed: smoke "echo 'checkout: FAIL'; exit 3" exited with code 3: checkout: FAIL`,
+    });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const looks = ctx.fake.log.count("http.get");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(ctx.fake.log.count("http.get")).toBe(looks); // the bake looks no more
+  });
+
+  describe.each([
+    {
+      given: "a health endpoint answering 500",
+      arrange: (ctx: FakeDeployContext) => {
+        ctx.fake.healthFaults.set("v2.0.0", { status: 500 });
+      },
+      error: {
+        code: "HEALTH_HTTP",
+        message: expect.stringMatching(
+          /^gate failed: http:\/\/127\.0\.0\.1:9\/(web|api)\/health answered HTTP 500$/,
+        ) as unknown,
+      },
+    },
+    {
+      given: "ECS failing to answer (an error thrown)",
+      arrange: (ctx: FakeDeployContext) => {
+        vi.spyOn(ctx.ports.ecs, "describeService").mockRejectedValue(
+          new AwsError("DescribeServices failed: Rate exceeded", { code: "AWS_ThrottlingException" }),
+        );
+      },
+      error: { code: "AWS_ThrottlingException", message: "DescribeServices failed: Rate exceeded" },
+    },
+  ])("GIVEN the smoke command running during the bake and $given", ({ arrange, error }) => {
+    it("WHEN the bake fails THEN the gate fails with the bake's error once the smoke command was stopped", async () => {
+      const ctx = await releasedContext({
+        gantry: { bakeSeconds: 30, smoke: { command: { command: "echo started; sleep 30" } } },
+      });
+      void ctx.fake.log.next("http.get").then(() => {
+        arrange(ctx); // the bake has started, and with it the smoke command
+      });
+      const started = Date.now();
+
+      const err = await gatesStep.run(ctx, signal).catch((e: unknown) => e);
+
+      expect(err).toMatchObject(error);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      // the smoke command had ended (stopped, not failed by itself) when the step did
+      expect(ctx.facts.smoke?.command).toMatchObject({ status: "failed", exitCode: null, timedOut: false });
     });
   });
 

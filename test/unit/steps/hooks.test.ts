@@ -79,7 +79,6 @@ describe("hooks in a deploy", () => {
     expect(result.record.steps.map((s) => [s.name, s.status])).toEqual([
       ["preflight", "succeeded"],
       ["preDeploy", "failed"],
-      ["preflight", "undone"],
     ]);
     expect(result.record.steps[1]?.detail).toMatch(
       /^hook preDeploy ".*" exited with code 4: status=started /,

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { containerVersion } from "../../../src/aws/ecs.ts";
+import { AwsError } from "../../../src/errors.ts";
 import { migrateStep } from "../../../src/steps/migrate.ts";
 import { fakeDeployContext } from "../../fakes/context.ts";
 
@@ -135,6 +136,40 @@ describe("migrate step", () => {
     });
     expect(ctx.fake.log.argsOf("ecs.stopTask").map((a) => a[2])).toEqual(["gantry: deploy interrupted"]);
     expect(ctx.ports.ecs.taskList()[0]?.stopCode).toBe("UserInitiated");
+  });
+
+  it("GIVEN a migration running WHEN describing its task fails THEN that error fails the step and the task is stopped", async () => {
+    const ctx = fakeDeployContext({ established: true });
+    ctx.ports.ecs.taskExitFor = () => ({ kind: "hold" });
+    const failure = new AwsError("DescribeTasks failed: Rate exceeded", { code: "AWS_ThrottlingException" });
+    vi.spyOn(ctx.ports.ecs, "describeTask").mockRejectedValue(failure);
+
+    const err = await migrateStep.run(ctx, signal).catch((e: unknown) => e);
+
+    expect(err).toBe(failure);
+    const [task] = ctx.ports.ecs.taskList();
+    expect(ctx.fake.log.argsOf("ecs.stopTask")).toEqual([
+      ["gantry-sandbox", task?.taskArn, "gantry: migration step failed"],
+    ]);
+    expect(task).toMatchObject({ lastStatus: "STOPPED", stopCode: "UserInitiated" });
+  });
+
+  it("GIVEN a migration running WHEN describing its task fails and stopping it fails too THEN the first error fails the step and a warning names the task left running", async () => {
+    const ctx = fakeDeployContext({ established: true });
+    ctx.ports.ecs.taskExitFor = () => ({ kind: "hold" });
+    const failure = new AwsError("DescribeTasks failed: Rate exceeded", { code: "AWS_ThrottlingException" });
+    vi.spyOn(ctx.ports.ecs, "describeTask").mockRejectedValue(failure);
+    vi.spyOn(ctx.ports.ecs, "stopTask").mockRejectedValue(
+      new AwsError("StopTask failed: Access denied", { code: "AWS_AccessDeniedException" }),
+    );
+
+    const err = await migrateStep.run(ctx, signal).catch((e: unknown) => e);
+
+    expect(err).toBe(failure);
+    const taskArn = ctx.ports.ecs.taskList()[0]?.taskArn ?? "";
+    expect(ctx.reporter.messages("warn")).toEqual([
+      `could not stop migration task ${taskArn.split("/").at(-1) ?? ""} (StopTask failed: Access denied): stop it with aws ecs stop-task --cluster gantry-sandbox --task ${taskArn}`,
+    ]);
   });
 
   it.each([

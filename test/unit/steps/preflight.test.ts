@@ -162,13 +162,12 @@ describe("preflight", () => {
     expect(ctx.facts.lock).toBeDefined();
   });
 
-  it("GIVEN preflight succeeded WHEN undone THEN the lock is released", async () => {
+  it("GIVEN preflight succeeded WHEN a later step fails THEN preflight has nothing to undo: the lock stays held for the deploy's finish", async () => {
     const ctx = fakeDeployContext();
     await preflight.run(ctx, signal);
 
-    await preflight.undo?.(ctx, undefined, signal);
-
-    expect(ctx.store.objects.has(LOCK_KEY)).toBe(false);
-    expect(ctx.facts.lock).toBeUndefined();
+    expect("undo" in preflight).toBe(false);
+    expect(ctx.store.objects.has(LOCK_KEY)).toBe(true);
+    expect(ctx.facts.lock).toBeDefined();
   });
 });
