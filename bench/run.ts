@@ -149,7 +149,9 @@ const detection = Object.entries(pipeline.detection).map(([kind, samples]) =>
 );
 results.push(...detection);
 results.push(summarize("rollback (release undo) until verified", pipeline.rollbackMs));
-const own = pipeline.overhead.busyMs.map((b, i) => b + (pipeline.overhead.coldImportMs[i] ?? 0));
+// Each deploy pays one cold start: add the median cold import to every deploy's busy time.
+const coldImport = summarize("cold import", pipeline.overhead.coldImportMs).median;
+const own = pipeline.overhead.busyMs.map((b) => b + coldImport);
 results.push(summarize("deploy wall time, in-process (2 services, 5 s bake)", pipeline.overhead.wallMs));
 results.push(summarize("gantry busy time outside the stack step", pipeline.overhead.busyMs));
 results.push(
