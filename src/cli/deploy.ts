@@ -7,6 +7,7 @@ import { runtimeActor } from "../config/runtime.ts";
 import { ENVIRONMENTS } from "../config/schema.ts";
 import { parseTag } from "../config/tag.ts";
 import { GantryError, oneLine } from "../errors.ts";
+import type { DeployRequest } from "../steps/context.ts";
 import type { CliContext } from "./context.ts";
 import type { GlobalArgs } from "./index.ts";
 
@@ -29,6 +30,22 @@ export function newDeploymentId(now = new Date()): string {
     .replace(/[-:]/g, "")
     .replace(/\.\d+Z$/, "Z");
   return `${stamp}-${randomBytes(3).toString("hex")}`;
+}
+
+/**
+ * A request made by this process: who (GITHUB_ACTOR or USER), where (host, pid) and when, with
+ * every step wanted unless `fields` says otherwise.
+ */
+export function requestFor<T extends Pick<DeployRequest, "env" | "deploymentId">>(fields: T) {
+  const now: Omit<DeployRequest, "env" | "tag" | "deploymentId"> = {
+    actor: runtimeActor(),
+    host: os.hostname(),
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+    skipSnapshot: false,
+    skipMigrations: false,
+  };
+  return { ...now, ...fields };
 }
 
 /** Register `deploy`. */
@@ -103,20 +120,16 @@ export async function performDeploy(
     const tag = parseTag(target?.tag ?? argv.tag);
     const { runDeploy } = await import("../steps/deploy.ts");
     const { planDeploy, planRollback } = await import("../steps/plan.ts");
-    const request = {
+    const request = requestFor({
       env,
       tag,
       deploymentId: newDeploymentId(),
-      actor: runtimeActor(),
-      host: os.hostname(),
-      pid: process.pid,
-      startedAt: new Date().toISOString(),
       skipSnapshot: argv.skipSnapshot,
       skipMigrations: argv.skipMigrations,
       skipSmoke: argv.skipSmoke ?? false,
       ...(target ? { expectedDigest: target.expectedDigest } : {}),
       ...(planFile !== undefined ? { planFile } : {}),
-    };
+    });
     // Secrets of the smoke gate and hooks: read once here, masked in all output from now on.
     const { resolveDeploySecrets } = await import("../config/secrets.ts");
     const secrets = argv.dryRun ? {} : resolveDeploySecrets(wired.config, { skipSmoke: request.skipSmoke });

@@ -1,8 +1,6 @@
 /** Operate commands: `gantry status`, `gantry history`, `gantry unlock`. */
-import os from "node:os";
 import type { Argv } from "yargs";
 import { parseEnvironmentName } from "../config/load.ts";
-import { runtimeActor } from "../config/runtime.ts";
 import { ENVIRONMENTS } from "../config/schema.ts";
 import { UsageError } from "../errors.ts";
 import type { CliContext } from "./context.ts";
@@ -127,18 +125,14 @@ export function unlockCommand(ctx: CliContext) {
         const { deployContext } = await import("../steps/wire.ts");
         const { takeOverFrom } = await import("../steps/recover.ts");
         const { stillHeld } = await import("../steps/preflight.ts");
-        const { newDeploymentId } = await import("./deploy.ts");
-        const request = {
+        const { newDeploymentId, requestFor } = await import("./deploy.ts");
+        const request = requestFor({
           env: argv.env,
           tag: "",
           deploymentId: `unlock-${newDeploymentId()}`,
-          actor: runtimeActor(),
-          host: os.hostname(),
-          pid: process.pid,
-          startedAt: new Date().toISOString(),
           skipSnapshot: true,
           skipMigrations: true,
-        };
+        });
         const recovery = deployContext(w, request, reporter, ctx.paths);
         const taken = await recovery.lock.acquire(request, { force: argv.force });
         if (!taken.acquired) {

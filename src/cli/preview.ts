@@ -4,11 +4,9 @@
  * job summary and, with `--comment`, in the environment's sticky PR comment. Changes nothing
  * (except the plan file and, for the sandbox, starting it).
  */
-import os from "node:os";
 import path from "node:path";
 import type { Argv } from "yargs";
 import { parseEnvironmentName } from "../config/load.ts";
-import { runtimeActor } from "../config/runtime.ts";
 import { ENVIRONMENTS } from "../config/schema.ts";
 import { parseTag } from "../config/tag.ts";
 import { UsageError } from "../errors.ts";
@@ -119,17 +117,8 @@ export async function performPreview(ctx: CliContext, argv: PreviewArgs, reporte
   const { previewDeploy } = await import("../steps/preview.ts");
   const wired = await wireEnvironment(env, ctx.paths, reporter);
   try {
-    const request = {
-      env,
-      tag,
-      deploymentId: "preview",
-      actor: runtimeActor(),
-      host: os.hostname(),
-      pid: process.pid,
-      startedAt: new Date().toISOString(),
-      skipSnapshot: false,
-      skipMigrations: false,
-    };
+    const { requestFor } = await import("./deploy.ts");
+    const request = requestFor({ env, tag, deploymentId: "preview" });
     // The plan does not depend on the tag.
     const plan = planDeploy({ config: wired.config, request: { ...request, tag: tag ?? "" } });
     reporter.emit({ type: "progress", message: `previewing ${env}${tag ? ` at ${tag}` : ""}` });

@@ -938,47 +938,23 @@ export class FakeHttp implements HttpPort {
 
   get(url: string, timeoutMs: number): Promise<HealthResponse> {
     this.log.record("http.get", [url, timeoutMs]);
-    const route = this.routes.get(url);
-    if (!route) {
-      return Promise.resolve({
-        url,
-        status: undefined,
-        body: undefined,
-        error: "connect ECONNREFUSED",
-        latencyMs: 1,
-      });
-    }
-    const a = route();
-    return Promise.resolve({
-      url,
-      status: a.status,
-      body: a.body,
-      error: undefined,
-      latencyMs: a.latencyMs ?? 1,
-    });
+    return Promise.resolve(this.answer(url));
   }
 
   /** Smoke-check requests: answered by the same routes; the log keeps method and header names. */
   request(url: string, request: HttpRequest): Promise<HealthResponse> {
     this.log.record("http.request", [request.method, url, Object.keys(request.headers).sort()]);
+    return Promise.resolve(this.answer(url));
+  }
+
+  /** The route's answer, or a refused connection where there is no route. */
+  private answer(url: string): HealthResponse {
     const route = this.routes.get(url);
     if (!route) {
-      return Promise.resolve({
-        url,
-        status: undefined,
-        body: undefined,
-        error: "connect ECONNREFUSED",
-        latencyMs: 1,
-      });
+      return { url, status: undefined, body: undefined, error: "connect ECONNREFUSED", latencyMs: 1 };
     }
     const a = route();
-    return Promise.resolve({
-      url,
-      status: a.status,
-      body: a.body,
-      error: undefined,
-      latencyMs: a.latencyMs ?? 1,
-    });
+    return { url, status: a.status, body: a.body, error: undefined, latencyMs: a.latencyMs ?? 1 };
   }
 }
 
