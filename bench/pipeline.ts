@@ -12,22 +12,22 @@
  * (b) gantry's own overhead in a successful deploy: the time gantry's event loop was busy
  *     (performance.eventLoopUtilization: wall time minus the time it sat waiting on AWS calls,
  *     the Pulumi engine and poll intervals), without the stack step (the engine and the inline
- *     Pulumi program it runs), plus the cold import of the deploy modules in a fresh process.
+ *     Pulumi program it runs). bench/run.ts adds the cold import of the deploy modules
+ *     (bench/load.ts) to it.
  */
 import { runtimePaths } from "../src/config/runtime.ts";
-import { spawnSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { performance, type EventLoopUtilization } from "node:perf_hooks";
+import { AwsClientFactory } from "../src/aws/factory.ts";
 import type { EcsPort } from "../src/aws/ports.ts";
 import type { ReportEvent, Reporter } from "../src/reporting/reporter.ts";
 import { SandboxControl } from "../src/sandbox/control.ts";
 import { stopSandbox } from "../src/sandbox/process.ts";
 import type { DeployContext } from "../src/steps/context.ts";
 import { runDeploy } from "../src/steps/deploy.ts";
-import { deployContext, wireEnvironment } from "../src/steps/wire.ts";
-import { projectRoot } from "../src/tools/paths.ts";
+import { deployContext, wireEnvironment } from "../src/app/environment.ts";
 
 /** Rollout time of the bench's sandbox (seconds). */
 const ROLLOUT_S = 2;
@@ -46,7 +46,6 @@ export interface PipelineResults {
     readonly busyMs: number[];
     /** Event loop busy time during the stack step (inline Pulumi program + engine events). */
     readonly stackBusyMs: number[];
-    readonly coldImportMs: number[];
   };
   readonly notes: string[];
 }
@@ -100,23 +99,14 @@ function noteUpdates(
   });
 }
 
-/** Cold import of what `gantry deploy` loads, in a fresh Node process (median of `runs`). */
-function coldImports(runs: number): number[] {
-  const script = `const t=performance.now();await import(${JSON.stringify(path.join(projectRoot, "src/steps/wire.ts"))});await import(${JSON.stringify(path.join(projectRoot, "src/steps/deploy.ts"))});await import(${JSON.stringify(path.join(projectRoot, "src/steps/plan.ts"))});console.log(performance.now()-t)`;
-  return Array.from({ length: runs }, () => {
-    const res = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
-    if (res.status !== 0) throw new Error(`cold import failed: ${res.stderr}`);
-    return Number(res.stdout.trim());
-  });
-}
-
 /** Run (a) and (b). `runs` repetitions of each failure kind and of the successful deploy. */
 export async function benchPipeline(runs: number): Promise<PipelineResults> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "gantry-bench-pipeline-"));
   const paths = runtimePaths({ GANTRY_SANDBOX_DIR: dir });
   const timeline: Timeline = { steps: [] };
   const reporter = recorder(timeline);
-  const wired = await wireEnvironment("sandbox", paths, reporter);
+  const clients = new AwsClientFactory();
+  const wired = await wireEnvironment({ paths, reporter, aws: clients }, "sandbox");
   const endpoint = wired.sandbox?.endpoint ?? "";
   const control = new SandboxControl(endpoint);
   const detection: PipelineResults["detection"] = {
@@ -143,7 +133,7 @@ export async function benchPipeline(runs: number): Promise<PipelineResults> {
       skipSmoke: true,
     };
     const calls: { start: number; end: number; td: string }[] = [];
-    const base = deployContext(wired, request, reporter, paths);
+    const base = deployContext(wired, request, { paths, reporter });
     let released = false;
     const ecs = noteUpdates(base.ports.ecs, calls, () => {
       // The release is out once every service got its UpdateService.
@@ -224,14 +214,14 @@ export async function benchPipeline(runs: number): Promise<PipelineResults> {
         detection["rollout FAILED"].push(gatesFailed.at - (rolloutReleased + ROLLOUT_S * 1000));
     }
   } finally {
-    wired.clients.destroy();
+    clients.destroy();
     await stopSandbox(dir);
     await rm(dir, { recursive: true, force: true });
   }
   return {
     detection,
     rollbackMs,
-    overhead: { ...overhead, coldImportMs: coldImports(5) },
+    overhead,
     notes: [
       `sandbox rollout ${String(ROLLOUT_S)} s, bake from Pulumi.sandbox.yaml, 1 s polling; snapshot and migration skipped`,
     ],

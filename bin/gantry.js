@@ -2,6 +2,8 @@
 /* global process */
 // gantry's executable. Runs the TypeScript sources directly with Node's type stripping
 // (Node >= 22.18; `npm run ...` uses Node 24 from the npm registry's `node` package).
+import { enableCompileCache } from "./compile-cache.js";
+
 const [major, minor] = process.versions.node.split(".").map(Number);
 if (major < 22 || (major === 22 && minor < 18)) {
   process.stderr.write(
@@ -9,4 +11,5 @@ if (major < 22 || (major === 22 && minor < 18)) {
   );
   process.exit(2);
 }
+enableCompileCache();
 await import("../src/main.ts");

@@ -70,3 +70,28 @@ export function oneLine(error: unknown): string {
     .join(" ")
     .slice(0, 500);
 }
+
+/** The exit codes of every command (DESIGN.md "Contracts"); the only table of them. */
+export const EXIT = {
+  /** Done; for deploy and rollback: deployed and verified healthy. */
+  ok: 0,
+  /** Failed before any change; nothing changed. */
+  failed: 1,
+  /** Bad command line or unknown environment. */
+  usage: 2,
+  /** Failed, rolled back, the previous version verified healthy. */
+  rolledBack: 3,
+  /** Failed and the rollback did not verify: a human is needed. */
+  rollbackUnverified: 4,
+  /** Locked by another deploy. */
+  locked: 5,
+  /** Interrupted; cancelled cleanly (the journal says whether anything was touched). */
+  interrupted: 130,
+} as const;
+
+/** The exit code of a command that failed with `err` before it could report a result. */
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof UsageError) return EXIT.usage;
+  if (err instanceof ConfigError && err.code === "UNKNOWN_ENV") return EXIT.usage;
+  return EXIT.failed;
+}

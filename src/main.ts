@@ -1,12 +1,16 @@
 /**
- * Composition root: builds the long-lived collaborators once and starts the CLI.
- * The only module that reads process-wide paths; handlers get them through the context.
+ * Composition root: builds the long-lived collaborators once — the folders and who runs gantry,
+ * the secret masker, the reporter the global flags ask for, the one AWS client factory — and
+ * starts the CLI with the application they make.
  */
+import type { AppContext } from "./app/context.ts";
+import { AwsClientFactory } from "./aws/factory.ts";
 import { runCli } from "./cli/index.ts";
-import { actionsMaskCommand, maskingReporter, SecretMasker } from "./reporting/mask.ts";
-import { registerTokenSecrets } from "./reporting/notify.ts";
-import { JsonReporter, TerminalReporter } from "./reporting/reporter.ts";
-import { runtimePaths } from "./config/runtime.ts";
+import { hostSettings } from "./config/hosts.ts";
+import { loadRemoteHosts } from "./reporting/hosts.ts";
+import { actionsMaskCommand, maskingReporter, registerTokenSecrets, SecretMasker } from "./reporting/mask.ts";
+import { fanOut, JsonReporter, type Reporter, TerminalReporter } from "./reporting/reporter.ts";
+import { processRuntime, runtimePaths } from "./config/runtime.ts";
 
 // Pulumi's closure serializer loads every Node builtin, node:sqlite included, which makes Node warn
 // that SQLite is experimental. gantry does not use SQLite; every other warning is still shown.
@@ -18,27 +22,44 @@ process.on("warning", (warning) => {
 
 // In GitHub Actions every secret is also registered with the runner, which masks it in the job log
 // (on stderr: the runner reads workflow commands from both streams, and stdout may be --json).
+const hosts = hostSettings();
 const masker = new SecretMasker(
-  process.env.GITHUB_ACTIONS === "true"
-    ? { onAdd: actionsMaskCommand((line) => process.stderr.write(line)) }
-    : {},
+  hosts.inActions ? { onAdd: actionsMaskCommand((line) => process.stderr.write(line)) } : {},
 );
 // GITHUB_TOKEN and the Slack webhook URL: masked in everything any command prints, from the start.
-registerTokenSecrets(masker, process.env);
+registerTokenSecrets(masker, hosts);
 // A live step list with spinners on an interactive terminal; plain timestamped lines in CI and pipes.
-const interactive = process.stderr.isTTY && !process.env.CI;
+const interactive = process.stderr.isTTY && !hosts.ci;
 const tty = interactive ? await import("./reporting/tty.ts") : undefined;
+// GitHub inside Actions, Slack with a webhook: beside the terminal host, fed the same events.
+const remoteHosts = await loadRemoteHosts(hosts);
+const redact = (text: string): string => masker.redact(text);
+const withRemoteHosts = (local: Reporter): Reporter => {
+  const remote = remoteHosts({ log: local, redact, annotate: (line) => process.stderr.write(redact(line)) });
+  return remote.length ? fanOut([local, ...remote]) : local;
+};
+const aws = new AwsClientFactory();
+let app: AppContext | undefined;
 const code = await runCli(process.argv.slice(2), {
-  paths: runtimePaths(),
   masker,
-  reporter: ({ json, verbose }) =>
-    maskingReporter(
-      json
-        ? new JsonReporter()
-        : tty
-          ? new tty.TtyReporter({ verbose, streams: { out: process.stdout, err: process.stderr } })
-          : new TerminalReporter({ verbose }),
+  app: ({ json, verbose }) =>
+    (app ??= {
+      paths: runtimePaths(),
+      runtime: processRuntime(),
       masker,
-    ),
+      aws,
+      reporter: withRemoteHosts(
+        maskingReporter(
+          json
+            ? new JsonReporter()
+            : tty
+              ? new tty.TtyReporter({ verbose, streams: { out: process.stdout, err: process.stderr } })
+              : new TerminalReporter({ verbose }),
+          masker,
+        ),
+      ),
+    }),
+}).finally(() => {
+  aws.destroy();
 });
 process.exitCode = code;

@@ -121,6 +121,7 @@ export class EcsAdapter implements EcsPort {
         failedTasks: d.failedTasks ?? 0,
         createdAt: d.createdAt,
       })),
+      events: (s.events ?? []).map((e) => ({ createdAt: e.createdAt, message: e.message ?? "" })),
     };
   }
 

@@ -1,27 +1,8 @@
 /**
  * Narrow ports to AWS: each lists only the calls gantry makes. Pure types (no SDK import), so the
- * orchestrator and steps depend on them without depending on AWS; adapters live beside them.
+ * steps depend on them without depending on AWS; adapters live beside them. (The object store of
+ * lock, journal and ledger is the orchestrator's own port: src/orchestrator/store.ts.)
  */
-
-/** An object as read, with the version tag a conditional write must match. */
-export interface StoredObject {
-  readonly body: string;
-  readonly etag: string;
-}
-
-/** The shared store of locks and ledgers. Keys are relative to the adapter's prefix. */
-export interface StorePort {
-  /** The object, or undefined when there is none. */
-  get(key: string): Promise<StoredObject | undefined>;
-  /** Create only if absent; "exists" when someone else has it. */
-  putIfAbsent(key: string, body: string): Promise<{ etag: string } | "exists">;
-  /** Replace only if unchanged since `etag` was read; "changed" otherwise. */
-  putIfMatch(key: string, body: string, etag: string): Promise<{ etag: string } | "changed">;
-  /** Delete only if unchanged since `etag`; false when it changed or was gone. */
-  deleteIfMatch(key: string, etag: string): Promise<boolean>;
-  /** Keys under a prefix, in ascending order, at most `limit`. */
-  list(prefix: string, limit: number): Promise<string[]>;
-}
 
 /** An image resolved from a tag: what a release deploys. */
 export interface ResolvedImage {
@@ -51,6 +32,12 @@ export interface DeploymentState {
   readonly createdAt: Date | undefined;
 }
 
+/** One entry of a service's event log, as ECS writes it ("(service api) has reached a steady state."). */
+export interface ServiceEvent {
+  readonly createdAt: Date | undefined;
+  readonly message: string;
+}
+
 /** A service, as gantry reads it. */
 export interface ServiceState {
   readonly serviceName: string;
@@ -58,6 +45,8 @@ export interface ServiceState {
   readonly taskDefinition: string;
   readonly desiredCount: number;
   readonly deployments: readonly DeploymentState[];
+  /** The service's recent events, newest first (DescribeServices returns them with the service). */
+  readonly events: readonly ServiceEvent[];
 }
 
 /** A one-off task, as gantry reads it. */

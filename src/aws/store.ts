@@ -1,17 +1,21 @@
 /**
- * The S3 adapter of StorePort: each environment's deploy lock and ledger, with conditional writes
- * (If-None-Match / If-Match). The sandbox runs the same adapter against its emulated S3.
+ * The S3 adapter of the orchestrator's ObjectStore: each environment's deploy lock, journals and
+ * ledger, with conditional writes (If-None-Match / If-Match); a condition that did not hold or an
+ * object that is not there is answered as the port's typed result, any other failure is thrown
+ * classified (AwsError). The sandbox runs the same adapter against its emulated S3.
  */
 import {
+  CreateBucketCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { AwsError } from "../errors.ts";
 import { classifyAwsError } from "./errors.ts";
-import type { StoredObject, StorePort } from "./ports.ts";
+import type { ObjectStore, StoredObject, Written } from "../orchestrator/store.ts";
 
 /** 412, or 409 ConditionalRequestConflict (a concurrent conditional write won): the same meaning. */
 function isPreconditionFailed(err: unknown): boolean {
@@ -28,8 +32,8 @@ function isNotFound(err: unknown): boolean {
   return e.name === "NoSuchKey" || e.name === "NotFound" || e.$metadata?.httpStatusCode === 404;
 }
 
-/** S3 adapter of {@link StorePort}: `s3://bucket/prefix/<key>`. */
-export class S3Store implements StorePort {
+/** S3 adapter of {@link ObjectStore}: `s3://bucket/prefix/<key>`. */
+export class S3Store implements ObjectStore {
   private readonly s3: S3Client;
   private readonly bucket: string;
   private readonly prefix: string;
@@ -38,6 +42,20 @@ export class S3Store implements StorePort {
     this.s3 = s3;
     this.bucket = bucket;
     this.prefix = prefix.replace(/\/?$/, "/");
+  }
+
+  /**
+   * Create the bucket unless it exists. Only for the sandbox's own state bucket: real environments'
+   * buckets come from the bootstrap stack, and the deploy role may not create buckets.
+   */
+  async ensureBucket(): Promise<void> {
+    try {
+      await this.s3
+        .send(new HeadBucketCommand({ Bucket: this.bucket }))
+        .catch(() => this.s3.send(new CreateBucketCommand({ Bucket: this.bucket })));
+    } catch (err) {
+      throw classifyAwsError(err, `create the state bucket ${this.bucket}`);
+    }
   }
 
   private fail(err: unknown, action: string, key: string): AwsError {
@@ -62,7 +80,7 @@ export class S3Store implements StorePort {
     body: string,
     condition: { IfNoneMatch: "*" } | { IfMatch: string },
     action: string,
-  ): Promise<{ etag: string } | "lost"> {
+  ): Promise<Written | "lost"> {
     try {
       const res = await this.s3.send(
         new PutObjectCommand({
@@ -81,12 +99,12 @@ export class S3Store implements StorePort {
     }
   }
 
-  async putIfAbsent(key: string, body: string): Promise<{ etag: string } | "exists"> {
+  async putIfAbsent(key: string, body: string): Promise<Written | "exists"> {
     const res = await this.conditionalPut(key, body, { IfNoneMatch: "*" }, "create");
     return res === "lost" ? "exists" : res;
   }
 
-  async putIfMatch(key: string, body: string, etag: string): Promise<{ etag: string } | "changed"> {
+  async putIfMatch(key: string, body: string, etag: string): Promise<Written | "changed"> {
     const res = await this.conditionalPut(key, body, { IfMatch: etag }, "replace");
     return res === "lost" ? "changed" : res;
   }

@@ -7,6 +7,7 @@ import type {
   AlarmState,
   DeploymentState,
   HealthResponse,
+  ServiceEvent,
   ServiceState,
   TargetHealthState,
 } from "../aws/ports.ts";
@@ -52,6 +53,58 @@ export function evaluateRollout(service: ServiceState | undefined, deploymentId:
   return d.rolloutState === "COMPLETED"
     ? pass(`rollout COMPLETED (${progress})`)
     : wait(`rollout ${d.rolloutState} (${progress})`);
+}
+
+/**
+ * Bounds of {@link explainFailedRollout}: it must stay one readable line in the record, whole
+ * inside the 500 characters a step's detail keeps (with "gate failed: " around it). Each part is
+ * cut to `chars` at most, less when that is what it takes to keep every part in `total`.
+ */
+export const FAILED_ROLLOUT_LIMITS = { reasons: 3, events: 2, chars: 120, total: 460 } as const;
+
+/** Foreign text on one line, whitespace collapsed. */
+const flat = (text: string): string => text.replace(/\s+/g, " ").trim();
+
+/** At most `chars` characters, cut with an ellipsis. */
+const clip = (line: string, chars: number): string =>
+  line.length <= chars ? line : `${line.slice(0, chars - 1)}…`;
+
+/**
+ * The one line a FAILED rollout is reported with: ECS's reason, why the deployment's tasks stopped
+ * (at most 3 distinct reasons) and the service's last events since the deployment started (at most
+ * 2, oldest first), within {@link FAILED_ROLLOUT_LIMITS}.
+ */
+export function explainFailedRollout(
+  reason: string,
+  stoppedReasons: readonly string[],
+  events: readonly ServiceEvent[],
+  since?: Date,
+): string {
+  const { reasons: maxReasons, events: maxEvents, chars, total } = FAILED_ROLLOUT_LIMITS;
+  const distinct = [...new Set(stoppedReasons.map(flat).filter(Boolean))];
+  const more = distinct.length > maxReasons ? ` (+${String(distinct.length - maxReasons)} more)` : "";
+  // ECS lists events newest first; an event without a time is kept (it cannot be placed).
+  const recent = events
+    .map((e) => ({ at: e.createdAt, message: flat(e.message) }))
+    .filter((e) => e.message && (!since || !e.at || e.at.getTime() >= since.getTime()))
+    .slice(0, maxEvents)
+    .reverse();
+  const line = (cap: number): string =>
+    [
+      clip(flat(reason), cap * 2),
+      distinct.length
+        ? `stopped tasks: ${distinct
+            .slice(0, maxReasons)
+            .map((r) => clip(r, cap))
+            .join(" | ")}${more}`
+        : "",
+      recent.length ? `last events: ${recent.map((e) => clip(e.message, cap)).join(" | ")}` : "",
+    ]
+      .filter(Boolean)
+      .join(" — ");
+  let cap: number = chars;
+  while (cap > 30 && line(cap).length > total) cap -= 10;
+  return clip(line(cap), total);
 }
 
 /** ALB target health of the new deployment's tasks (by their IPs). */

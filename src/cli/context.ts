@@ -1,12 +1,17 @@
-import type { EnvironmentPaths } from "../steps/environment.ts";
+/** What the command line gets from the composition root (src/main.ts). */
+import type { AppContext } from "../app/context.ts";
 import type { SecretMasker } from "../reporting/mask.ts";
-import type { Reporter } from "../reporting/reporter.ts";
 
-/** What every command handler gets from the composition root (src/main.ts). */
+/** Flags every command accepts. */
+export interface GlobalArgs {
+  json: boolean;
+  verbose: boolean;
+}
+
+/** The application, built once in src/main.ts, and the masker every printed line goes through. */
 export interface CliContext {
-  readonly paths: EnvironmentPaths;
-  /** Built once per run from the global --json/--verbose flags; masks every secret in {@link masker}. */
-  reporter(options: { json: boolean; verbose: boolean }): Reporter;
+  /** The application with the reporter the global flags ask for (built on first use, then kept). */
+  app(flags: GlobalArgs): AppContext;
   /** Secrets (hook headers, webhook URLs, tokens) registered here never reach any output. */
   readonly masker: SecretMasker;
 }

@@ -1,49 +1,41 @@
 /**
- * The command line: parses argv with yargs, calls the app, maps errors to exit codes.
- * Heavy modules (Pulumi, AWS SDK) are loaded inside handlers so `--help` starts fast.
+ * The command line: parses argv with yargs, runs the use case of the command, prints a failure
+ * as one line with its hint, and returns the exit code (DESIGN.md "Contracts": src/errors.ts EXIT).
  */
 import yargs, { type Argv } from "yargs";
-import { ConfigError, GantryError, oneLine, UsageError } from "../errors.ts";
-import type { CliContext } from "./context.ts";
+import { EXIT, exitCodeFor, GantryError, oneLine, UsageError } from "../errors.ts";
+import { commands, type Done } from "./commands.ts";
+import type { CliContext, GlobalArgs } from "./context.ts";
 
-/** Flags every command accepts. */
-export interface GlobalArgs {
-  json: boolean;
-  verbose: boolean;
-}
-
-/** Exit codes (DESIGN.md "Contracts"). */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
-
-function exitCodeFor(err: unknown): number {
-  if (err instanceof UsageError) return EXIT.usage;
-  if (err instanceof ConfigError && err.code === "UNKNOWN_ENV") return EXIT.usage;
-  return EXIT.failed;
-}
-
-/** Print an error as one line plus its hint, on stderr, with every registered secret masked. */
+/**
+ * Print an error as one line plus its hint, on stderr, with every registered secret masked:
+ * `gantry: <label>: <message>` where the label is `error`, or the status a deploy ended with.
+ */
 export function printError(
   err: unknown,
-  verbose: boolean,
-  redact: (text: string) => string = (t) => t,
+  options: { verbose: boolean; redact: (text: string) => string; label?: string | undefined },
 ): void {
   const write = (text: string): void => {
-    process.stderr.write(redact(text));
+    process.stderr.write(options.redact(text));
   };
-  write(`gantry: error: ${oneLine(err)}\n`);
+  write(`gantry: ${options.label ?? "error"}: ${oneLine(err)}\n`);
   if (err instanceof GantryError && err.hint) write(`  hint: ${err.hint}\n`);
-  if (verbose && err instanceof Error && err.cause !== undefined) write(`  cause: ${oneLine(err.cause)}\n`);
-  if (!(err instanceof GantryError)) write(`  hint: rerun with --verbose; this is a bug if it repeats\n`);
+  if (options.verbose && err instanceof Error && err.cause !== undefined)
+    write(`  cause: ${oneLine(err.cause)}\n`);
+  if (!(err instanceof GantryError) && options.label === undefined)
+    write(`  hint: rerun with --verbose; this is a bug if it repeats\n`);
 }
 
 /** Run the CLI; resolves to the process exit code. */
 export async function runCli(argv: readonly string[], ctx: CliContext): Promise<number> {
-  const { sandboxCommand } = await import("./sandbox.ts");
-  const { stackCommand } = await import("./stack.ts");
-  const { demoCommand } = await import("./demo.ts");
-  const { deployCommand } = await import("./deploy.ts");
-  const { historyCommand, statusCommand, unlockCommand } = await import("./operate.ts");
-  const { rollbackCommand } = await import("./rollback.ts");
+  const verbose = argv.includes("--verbose");
+  const redact = (text: string): string => ctx.masker.redact(text);
+  let exitCode: number = EXIT.ok;
+  const done: Done = (outcome) => {
+    exitCode = outcome.exitCode;
+    if (outcome.error !== undefined) printError(outcome.error, { verbose, redact, label: outcome.label });
+  };
+  const c = commands(ctx, done);
   const parser: Argv<GlobalArgs> = yargs([...argv])
     .scriptName("gantry")
     .usage("gantry <command> [options]\n\nDeploy orchestrator for AWS ECS Fargate + RDS, driven by Pulumi.")
@@ -59,15 +51,15 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
       global: true,
       describe: "show engine output and causes",
     })
-    .command(deployCommand(ctx))
-    .command((await import("./preview.ts")).previewCommand(ctx))
-    .command(rollbackCommand(ctx))
-    .command(statusCommand(ctx))
-    .command(historyCommand(ctx))
-    .command(unlockCommand(ctx))
-    .command(stackCommand(ctx))
-    .command(sandboxCommand(ctx))
-    .command(demoCommand(ctx))
+    .command(c.deploy)
+    .command(c.preview)
+    .command(c.rollback)
+    .command(c.status)
+    .command(c.history)
+    .command(c.unlock)
+    .command(c.stack)
+    .command(c.sandbox)
+    .command(c.demo)
     .demandCommand(1, "name a command; see gantry --help")
     .strict()
     .recommendCommands()
@@ -83,8 +75,8 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
   try {
     await parser.parseAsync();
   } catch (err) {
-    printError(err, argv.includes("--verbose"), (text) => ctx.masker.redact(text));
+    printError(err, { verbose, redact });
     return exitCodeFor(err);
   }
-  return typeof process.exitCode === "number" ? process.exitCode : EXIT.ok;
+  return exitCode;
 }

@@ -8,27 +8,12 @@ import path from "node:path";
 import { parse } from "yaml";
 import type { z } from "zod";
 import { ConfigError } from "../errors.ts";
-import {
-  ENVIRONMENTS,
-  type EnvironmentConfig,
-  type EnvironmentName,
-  gantryConfigSchema,
-  PROJECT_NAME,
-  stackConfigSchema,
-} from "./schema.ts";
+import type { EnvironmentName } from "./environments.ts";
+import { type EnvironmentConfig, gantryConfigSchema, PROJECT_NAME, stackConfigSchema } from "./schema.ts";
 
 /** Path of an environment's config file in a project folder. */
 export function configFile(projectDir: string, env: EnvironmentName): string {
   return path.join(projectDir, `Pulumi.${env}.yaml`);
-}
-
-/** Narrow a string to an {@link EnvironmentName} or throw a usage-grade ConfigError. */
-export function parseEnvironmentName(value: string): EnvironmentName {
-  if ((ENVIRONMENTS as readonly string[]).includes(value)) return value as EnvironmentName;
-  throw new ConfigError(`unknown environment "${value}"`, {
-    code: "UNKNOWN_ENV",
-    hint: `use one of: ${ENVIRONMENTS.join(", ")}`,
-  });
 }
 
 function describeIssue(file: string, namespace: string, issue: z.core.$ZodIssue): ConfigError {
@@ -39,7 +24,7 @@ function describeIssue(file: string, namespace: string, issue: z.core.$ZodIssue)
   });
 }
 
-/** Validate an already-parsed config document (the object under `config:`). */
+/** Validate an already-parsed config document (the object under `config:`); the result is deeply frozen. */
 export function validateConfig(
   env: EnvironmentName,
   file: string,
@@ -89,7 +74,19 @@ export function validateConfig(
   const pulumiConfig = Object.fromEntries(
     Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
   );
-  return Object.freeze({ env, file, region, stack: stack.data, gantry: gantry.data, pulumiConfig });
+  return deepFrozen({ env, file, region, stack: stack.data, gantry: gantry.data, pulumiConfig });
+}
+
+/**
+ * `value` with every object and array in it frozen, all the way down: the config is parsed once and
+ * nothing after that can change it (a write throws in strict mode, which ES modules always are).
+ */
+function deepFrozen<T>(value: T): T {
+  if (typeof value === "object" && value !== null) {
+    for (const inner of Object.values(value)) deepFrozen(inner);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 /** Read and validate Pulumi.<env>.yaml from `projectDir`. */

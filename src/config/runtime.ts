@@ -9,6 +9,7 @@
  *   Tests use it to deploy with their own config without touching the committed files.
  * - `GITHUB_ACTOR`, else `USER`: who deploys (recorded in the lock and the ledger).
  */
+import os from "node:os";
 import path from "node:path";
 import { defaultSandboxDir, projectRoot, toolsDir } from "../tools/paths.ts";
 
@@ -21,6 +22,18 @@ export interface EnvironmentPaths {
   readonly stateDir: string;
   readonly toolsDir: string;
   readonly sandboxDir: string;
+}
+
+/** Who runs gantry and where: recorded in the lock and the ledger. */
+export interface Runtime {
+  readonly actor: string;
+  readonly host: string;
+  readonly pid: number;
+}
+
+/** This process's {@link Runtime}. */
+export function processRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
+  return Object.freeze({ actor: runtimeActor(env), host: os.hostname(), pid: process.pid });
 }
 
 /** Who runs gantry, for the lock and the ledger. */

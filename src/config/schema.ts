@@ -6,11 +6,16 @@
  * src/stacks/aws/settings.ts, so that the sandbox file stays short.
  */
 import { z } from "zod";
+import type { EnvironmentName } from "./environments.ts";
 
-/** Environments gantry knows; `sandbox` is the local emulated account. */
-export const ENVIRONMENTS = ["sandbox", "dev", "staging", "prod"] as const;
-/** One of {@link ENVIRONMENTS}. */
-export type EnvironmentName = (typeof ENVIRONMENTS)[number];
+/** `T` with every property and array element readonly, all the way down (what deep freezing makes it). */
+export type DeepReadonly<T> = T extends (...args: never[]) => unknown
+  ? T
+  : T extends readonly (infer E)[]
+    ? readonly DeepReadonly<E>[]
+    : T extends object
+      ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+      : T;
 
 /** The Pulumi project name, i.e. the namespace of the stack's own config keys. */
 export const PROJECT_NAME = "platform";
@@ -277,7 +282,7 @@ export const secretRefSchema = z.strictObject({
   prefix: z.string().max(100).default(""),
 });
 /** A {@link secretRefSchema} value. */
-export type SecretRef = z.infer<typeof secretRefSchema>;
+export type SecretRef = DeepReadonly<z.infer<typeof secretRefSchema>>;
 
 const stringOrSecret = z.union([z.string(), secretRefSchema], {
   error: "a string, or { fromEnv: VAR_NAME } to read a secret from the environment",
@@ -305,7 +310,7 @@ export const commandConfigSchema = z.strictObject({
     .default({}),
 });
 /** A {@link commandConfigSchema} value. */
-export type CommandConfig = z.infer<typeof commandConfigSchema>;
+export type CommandConfig = DeepReadonly<z.infer<typeof commandConfigSchema>>;
 
 const jsonScalar = z.union([z.string(), z.number(), z.boolean(), z.null()], {
   error: "a string, number, boolean or null",
@@ -340,7 +345,7 @@ export const httpCheckConfigSchema = z
     error: "give exactly one of path (relative to the service's URL) or url",
   });
 /** A {@link httpCheckConfigSchema} value. */
-export type HttpCheckConfig = z.infer<typeof httpCheckConfigSchema>;
+export type HttpCheckConfig = DeepReadonly<z.infer<typeof httpCheckConfigSchema>>;
 
 /** The smoke gate: HTTP checks and/or a command, run after the rollout completes, within the bake. */
 export const smokeConfigSchema = z
@@ -354,7 +359,7 @@ export const smokeConfigSchema = z
     error: "give checks, a command, or both",
   });
 /** A {@link smokeConfigSchema} value. */
-export type SmokeConfig = z.infer<typeof smokeConfigSchema>;
+export type SmokeConfig = DeepReadonly<z.infer<typeof smokeConfigSchema>>;
 
 /** Commands run at fixed moments of a deploy (README "Smoke tests and hooks"). */
 export const hooksConfigSchema = z.strictObject({
@@ -397,13 +402,13 @@ export const gantryConfigSchema = z.strictObject({
   hooks: hooksConfigSchema.default({}),
 });
 
-/** The validated, frozen configuration of one environment. */
+/** The validated configuration of one environment, deeply frozen (src/config/load.ts). */
 export interface EnvironmentConfig {
   readonly env: EnvironmentName;
   readonly file: string;
   readonly region: string;
-  readonly stack: z.infer<typeof stackConfigSchema>;
-  readonly gantry: z.infer<typeof gantryConfigSchema>;
+  readonly stack: DeepReadonly<z.infer<typeof stackConfigSchema>>;
+  readonly gantry: DeepReadonly<z.infer<typeof gantryConfigSchema>>;
   /** Every key of the file as Pulumi stack config (structured values as JSON), applied before each run. */
   readonly pulumiConfig: Readonly<Record<string, string>>;
 }

@@ -1,8 +1,8 @@
 /**
- * The GitHub Actions run gantry is part of, read once from the standard Actions variables
- * (https://docs.github.com/actions/reference/variables-reference) and the event payload.
+ * The GitHub Actions run gantry is part of: what gantry needs to know about it, read once from the
+ * standard Actions variables and the event payload by src/config/hosts.ts (src/github reads no
+ * environment variables).
  */
-import { readFileSync } from "node:fs";
 
 /** What gantry needs to know about the Actions run it is in. */
 export interface ActionsContext {
@@ -38,15 +38,11 @@ export interface ActionsContext {
   readonly environment?: string;
 }
 
-const nonEmpty = (value: string | undefined): string | undefined =>
-  value === undefined || value.trim() === "" ? undefined : value.trim();
-
 function positiveInt(value: unknown): number | undefined {
   return typeof value === "number" && Number.isSafeInteger(value) && value > 0 ? value : undefined;
 }
 
-/** The PR number of an Actions event payload, if the event concerns a pull request. */
-export function pullRequestOf(payload: unknown): number | undefined {
+function fromPayload(payload: unknown): number | undefined {
   if (typeof payload !== "object" || payload === null) return undefined;
   const p = payload as {
     pull_request?: { number?: unknown };
@@ -59,45 +55,12 @@ export function pullRequestOf(payload: unknown): number | undefined {
   return undefined;
 }
 
-function readEvent(file: string | undefined): unknown {
-  if (!file) return undefined;
-  try {
-    return JSON.parse(readFileSync(file, "utf8")) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-/** undefined outside GitHub Actions (GITHUB_ACTIONS !== "true" or no GITHUB_REPOSITORY). */
-export function actionsContext(env: NodeJS.ProcessEnv = process.env): ActionsContext | undefined {
-  if (env.GITHUB_ACTIONS !== "true") return undefined;
-  const [owner, repo, ...rest] = (nonEmpty(env.GITHUB_REPOSITORY) ?? "").split("/");
-  if (!owner || !repo || rest.length > 0) return undefined;
-  const apiUrl = (nonEmpty(env.GITHUB_API_URL) ?? "https://api.github.com").replace(/\/+$/, "");
-  const serverUrl = (nonEmpty(env.GITHUB_SERVER_URL) ?? "https://github.com").replace(/\/+$/, "");
-  const runId = nonEmpty(env.GITHUB_RUN_ID);
-  const attempt = nonEmpty(env.GITHUB_RUN_ATTEMPT);
-  const runUrl = runId
-    ? `${serverUrl}/${owner}/${repo}/actions/runs/${runId}${attempt && attempt !== "1" ? `/attempts/${attempt}` : ""}`
-    : undefined;
-  const ref = nonEmpty(env.GITHUB_REF);
-  const fromRef = /^refs\/pull\/(\d+)\//.exec(ref ?? "")?.[1];
-  const commentAuthor = nonEmpty(env.GANTRY_GITHUB_COMMENT_AUTHOR);
-  const environment = nonEmpty(env.GANTRY_GITHUB_ENVIRONMENT);
-  return Object.freeze({
-    owner,
-    repo,
-    apiUrl,
-    serverUrl,
-    runUrl,
-    token: nonEmpty(env.GITHUB_TOKEN),
-    sha: nonEmpty(env.GITHUB_SHA),
-    ref,
-    pullRequest:
-      pullRequestOf(readEvent(nonEmpty(env.GITHUB_EVENT_PATH))) ?? positiveInt(Number(fromRef ?? Number.NaN)),
-    summaryFile: nonEmpty(env.GITHUB_STEP_SUMMARY),
-    outputFile: nonEmpty(env.GITHUB_OUTPUT),
-    ...(commentAuthor ? { commentAuthor } : {}),
-    ...(environment ? { environment } : {}),
-  });
+/**
+ * The PR number of an Actions run: from its event payload, if the event concerns a pull request,
+ * else from a `refs/pull/N/…` ref.
+ */
+export function pullRequestOf(payload: unknown, ref?: string): number | undefined {
+  return (
+    fromPayload(payload) ?? positiveInt(Number(/^refs\/pull\/(\d+)\//.exec(ref ?? "")?.[1] ?? Number.NaN))
+  );
 }

@@ -6,8 +6,8 @@
  */
 import { appendFile, mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import type { StorePort } from "../aws/ports.ts";
 import { GantryError } from "../errors.ts";
+import type { ObjectStore } from "./store.ts";
 
 /** How many times one append merges with a concurrent writer's copy and retries before giving up. */
 const MAX_MERGES = 5;
@@ -37,7 +37,7 @@ export class Journal {
   readonly env: string;
   readonly deploymentId: string;
   private readonly dir: string;
-  private readonly mirror: StorePort | undefined;
+  private readonly mirror: ObjectStore | undefined;
   /** Every line the store's copy must hold: what we last read or wrote there, then our own. */
   private lines: string[] = [];
   /** Version of the store's copy that {@link lines} extends; undefined: believed absent. */
@@ -46,7 +46,7 @@ export class Journal {
   private queue: Promise<void> = Promise.resolve();
 
   /** `mirror`: the shared store that keeps a copy (omitted: local file only). */
-  constructor(dir: string, env: string, deploymentId: string, mirror?: StorePort) {
+  constructor(dir: string, env: string, deploymentId: string, mirror?: ObjectStore) {
     this.dir = dir;
     this.env = env;
     this.deploymentId = deploymentId;

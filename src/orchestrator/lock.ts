@@ -1,13 +1,13 @@
 /**
- * The per-environment deploy lock, held in the shared store (StorePort) with conditional writes,
+ * The per-environment deploy lock, held in the shared store (ObjectStore) with conditional writes,
  * so two deploys to one environment can never both proceed, from any machine. The holder is named
  * (who, where, which process, since when) and carries a lease that the holder renews; a lock is
  * taken over only when its holder is provably gone (same host, process dead) or its lease expired.
  */
 import os from "node:os";
-import type { StorePort } from "../aws/ports.ts";
 import { oneLine } from "../errors.ts";
 import { isAlive } from "../tools/pid.ts";
+import type { ObjectStore } from "./store.ts";
 
 /** {@link DeployLock.keepAlive} gives a lease up as lost when renewals fail this close to its end. */
 export const LEASE_LOST_MARGIN_MS = 30_000;
@@ -56,12 +56,12 @@ export function hostClock(): LockClock {
 
 /** The lock of one environment. */
 export class DeployLock {
-  private readonly store: StorePort;
+  private readonly store: ObjectStore;
   private readonly key: string;
   private readonly clock: LockClock;
   private readonly leaseMs: number;
 
-  constructor(store: StorePort, env: string, clock: LockClock, leaseMs = 5 * 60_000) {
+  constructor(store: ObjectStore, env: string, clock: LockClock, leaseMs = 5 * 60_000) {
     this.store = store;
     this.key = `locks/${env}.json`;
     this.clock = clock;

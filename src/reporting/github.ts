@@ -1,15 +1,17 @@
 /**
- * The GitHub Actions host of deploys and rollbacks:
- * - at the start, a GitHub deployment of GITHUB_SHA to the job's GitHub environment
+ * The GitHub Actions host of deploys and rollbacks, a Reporter reacting to the run events:
+ * - `run-start`: a GitHub deployment of GITHUB_SHA to the job's GitHub environment
  *   (GANTRY_GITHUB_ENVIRONMENT, default gantry's env name) with an `in_progress` status linking
  *   the run (needs GITHUB_TOKEN and `permissions: deployments: write`);
- * - at the end, the job summary (the step timeline and the final record), the step outputs
+ * - `run-end`: the job summary (the step timeline and the final record), the step outputs
  *   `deployment-id`, `digest`, `status`, `exit-code`, a `success`/`failure`/`error` deployment
- *   status with the environment URL, and on failure an `::error` annotation with the hint.
- * Everything written is passed through the secret masker first; a GitHub failure is a warning.
+ *   status with the environment URL, and on failure an `::error` annotation with the hint;
+ * - `run-crash`: an `error` status, a summary line, the outputs and the annotation.
+ * The calls run in the background, in order; `flush` awaits them. Everything written is passed
+ * through the secret masker first; a GitHub failure is a warning on the log reporter.
  */
 import { oneLine } from "../errors.ts";
-import { createGitHubClient, type GitHubClient } from "../github/client.ts";
+import type { GitHubClient } from "../github/client.ts";
 import { annotation, appendOutputs } from "../github/commands.ts";
 import type { ActionsContext } from "../github/context.ts";
 import {
@@ -20,29 +22,10 @@ import {
   setDeploymentStatus,
 } from "../github/deployments.ts";
 import { appendJobSummary } from "../github/summary.ts";
-import type { DeploymentRecord } from "../orchestrator/ledger.ts";
-import type { EnvironmentOutputs } from "../stacks/outputs.ts";
-import type { DeployResult } from "../steps/deploy.ts";
+import type { RunEnd, RunStart, RunVersion } from "./events.ts";
 import { escapeMarkdown, inlineCode } from "./markdown.ts";
-import {
-  describeError,
-  type DeployFactsForNotice,
-  type DeployNotice,
-  type DeployNotifier,
-  warnOnFailure,
-} from "./notify.ts";
-import { formatDuration, type Reporter } from "./reporter.ts";
-
-/** The environment's URL for GitHub: the origin of the first service's health URL. */
-export function environmentUrl(outputs: EnvironmentOutputs | undefined): string | undefined {
-  const health = outputs?.services[0]?.healthUrl;
-  if (!health) return undefined;
-  try {
-    return new URL(health).origin;
-  } catch {
-    return undefined;
-  }
-}
+import { formatDuration } from "./human.ts";
+import { type ReportEvent, type Reporter, warnOnFailure } from "./reporter.ts";
 
 const STATUS_ICON: Record<string, string> = {
   succeeded: "✅",
@@ -57,11 +40,11 @@ const STATUS_ICON: Record<string, string> = {
 const icon = (status: string): string => STATUS_ICON[status] ?? "•";
 
 /** The heading's text; `redact` is applied to each value before it is put in a code span. */
-function title(notice: DeployNotice, status: string, redact: (value: string) => string): string {
+function title(run: RunStart, status: string, redact: (value: string) => string): string {
   const code = (v: string): string => inlineCode(redact(v));
-  return notice.kind === "rollback"
-    ? `gantry rollback of ${code(notice.env)} to ${code(notice.tag)}: ${status}`
-    : `gantry deploy of ${code(notice.tag)} to ${code(notice.env)}: ${status}`;
+  return run.kind === "rollback"
+    ? `gantry rollback of ${code(run.env)} to ${code(run.tag)}: ${status}`
+    : `gantry deploy of ${code(run.tag)} to ${code(run.env)}: ${status}`;
 }
 
 /**
@@ -69,24 +52,24 @@ function title(notice: DeployNotice, status: string, redact: (value: string) => 
  * before it is escaped (an escaped secret would no longer match the masker).
  */
 export function renderDeploySummary(
-  notice: DeployNotice,
-  result: DeployResult,
-  envUrl: string | undefined,
+  run: RunStart,
+  end: RunEnd,
   redact: (value: string) => string = (v) => v,
 ): string {
-  const r = result.record;
+  const r = end.record;
+  const envUrl = end.environmentUrl;
   const text = (v: string): string => escapeMarkdown(redact(v));
   // Entities do not render inside code spans; a pipe still splits cells there, so it is escaped.
   const code = (v: string): string => inlineCode(redact(v), { table: true });
-  const version = (v: DeploymentRecord["previous"]): string =>
+  const version = (v: RunVersion | null): string =>
     v ? `${code(v.tag)} (${code(v.taskDefinitionArn)})` : "—";
-  const error = result.exitCode === 0 ? undefined : describeError(result.error);
+  const error = end.exitCode === 0 ? undefined : end.error;
   const rows: [string, string][] = [
     ["deployment", code(r.id)],
     ["environment", code(r.env)],
     ["tag", code(r.tag)],
     ["digest", r.imageDigest ? code(r.imageDigest) : "—"],
-    ["status", `**${text(r.status)}** (exit code ${String(result.exitCode)})`],
+    ["status", `**${text(r.status)}** (exit code ${String(end.exitCode)})`],
     ["previous", version(r.previous)],
     ["current", version(r.current)],
     ["snapshot", r.snapshotId ? code(r.snapshotId) : "—"],
@@ -94,10 +77,10 @@ export function renderDeploySummary(
     ["started", text(r.startedAt)],
     ["duration", formatDuration(r.durationMs)],
     ...(envUrl ? [["environment URL", `<${redact(envUrl)}>`] as [string, string]] : []),
-    ...(notice.reason ? [["why this target", text(notice.reason)] as [string, string]] : []),
+    ...(run.reason ? [["why this target", text(run.reason)] as [string, string]] : []),
   ];
   const lines = [
-    `## ${icon(r.status)} ${title(notice, r.status, redact)}`,
+    `## ${icon(r.status)} ${title(run, r.status, redact)}`,
     "",
     "| | |",
     "| --- | --- |",
@@ -120,13 +103,10 @@ export function renderDeploySummary(
 }
 
 /** The deployment status that ends a deploy with this record. */
-export function finalStatus(
-  notice: DeployNotice,
-  result: DeployResult,
-): { state: DeploymentState; description: string } {
-  const r = result.record;
+export function finalStatus(run: RunStart, end: RunEnd): { state: DeploymentState; description: string } {
+  const r = end.record;
   const took = formatDuration(r.durationMs);
-  const what = notice.kind === "rollback" ? `rollback to ${r.tag}` : r.tag;
+  const what = run.kind === "rollback" ? `rollback to ${r.tag}` : r.tag;
   switch (r.status) {
     case "succeeded":
       return { state: "success", description: `${what} verified healthy in ${took}` };
@@ -140,143 +120,214 @@ export function finalStatus(
     default:
       return {
         state: "failure",
-        description: `${what} failed: ${describeError(result.error)?.message ?? `exit code ${String(result.exitCode)}`}`,
+        description: `${what} failed: ${end.error?.message ?? `exit code ${String(end.exitCode)}`}`,
       };
   }
 }
 
-/** Options of {@link startGitHubHost}. */
+/** Options of {@link GitHubHost}. */
 export interface GitHubHostOptions {
   readonly context: ActionsContext;
-  readonly notice: DeployNotice;
-  /** Warnings (GitHub failures) go here. */
-  readonly reporter: Reporter;
+  /** Where the host's warnings (GitHub failures) and notes go: the terminal host. */
+  readonly log: Reporter;
   /** Applied to everything written (the secret masker). */
   readonly redact: (text: string) => string;
-  /** Where `::error` lines go (stderr in production). */
-  readonly annotate: (line: string) => void;
-  /** Default: a client for `context.token` and `context.apiUrl`. */
+  /** Where `::error` lines go; default stderr (the runner reads workflow commands from both streams). */
+  readonly annotate?: (line: string) => void;
+  /** Default: a client for `context.token` and `context.apiUrl`, built at the first run. */
   readonly client?: GitHubClient;
+  /** Deadline of one call (default 10,000 ms) and retries of a transient failure (default 2). */
   readonly network?: { readonly timeoutMs?: number; readonly retries?: number };
 }
 
-/**
- * Create the GitHub deployment and its `in_progress` status (when GITHUB_TOKEN and GITHUB_SHA
- * are set; otherwise only the summary, outputs and annotations are written), and return the
- * notifier that finishes them.
- */
-export async function startGitHubHost(options: GitHubHostOptions): Promise<DeployNotifier> {
-  const { context, notice, reporter, redact } = options;
-  const repo = { owner: context.owner, repo: context.repo };
-  const token = context.token;
-  const client =
-    options.client ??
-    (token
-      ? createGitHubClient({
-          token,
-          baseUrl: context.apiUrl,
-          timeoutMs: options.network?.timeoutMs ?? 10_000,
-          retries: options.network?.retries ?? 2,
-        })
-      : undefined);
+/** One run as the host follows it: the GitHub deployment is created at its start. */
+interface Followed {
+  readonly run: RunStart;
+  deploymentId?: number;
+}
 
-  let deploymentId: number | undefined;
-  if (client && context.sha) {
-    await warnOnFailure(reporter, "GitHub deployment status", async () => {
-      const created = await createDeployment(client, repo, {
-        ref: context.sha ?? "",
-        // The job's GitHub environment (GANTRY_GITHUB_ENVIRONMENT, e.g. `production`), else gantry's
-        // env name; production/transient follow gantry's env, whatever the GitHub name.
-        environment: context.environment ?? notice.env,
-        kind: environmentKind(notice.env),
-        description: redact(`gantry ${notice.kind} of ${notice.tag} (${notice.deploymentId})`),
-        payload: { gantryDeploymentId: notice.deploymentId, tag: notice.tag, kind: notice.kind },
+/**
+ * The GitHub Actions host. Without GITHUB_TOKEN or GITHUB_SHA it creates no deployment and sets
+ * no status, but still writes the job summary, the outputs and the annotations.
+ */
+export class GitHubHost implements Reporter {
+  private readonly options: GitHubHostOptions;
+  private readonly repo: { readonly owner: string; readonly repo: string };
+  private client: Promise<GitHubClient | undefined> | undefined;
+  private current: Followed | undefined;
+  private pending: Promise<void> = Promise.resolve();
+
+  constructor(options: GitHubHostOptions) {
+    this.options = options;
+    this.repo = { owner: options.context.owner, repo: options.context.repo };
+  }
+
+  emit(event: ReportEvent): void {
+    switch (event.type) {
+      case "run-start": {
+        const { type: _type, ...run } = event;
+        const followed: Followed = { run };
+        this.current = followed;
+        this.queue(() => this.started(followed));
+        break;
+      }
+      case "run-end": {
+        const followed = this.current;
+        const { type: _type, ...end } = event;
+        if (followed) this.queue(() => this.finished(followed, end));
+        break;
+      }
+      case "run-crash": {
+        const followed = this.current;
+        if (followed) this.queue(() => this.crashed(followed, event.error.message, event.error.hint));
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  flush(): Promise<void> {
+    return this.pending;
+  }
+
+  /** Run `work` after the work queued before it; whatever it throws becomes a warning. */
+  private queue(work: () => Promise<void>): void {
+    this.pending = this.pending.then(() => warnOnFailure(this.options.log, "GitHub reporting", work));
+  }
+
+  private github(): Promise<GitHubClient | undefined> {
+    this.client ??= (async () => {
+      if (this.options.client) return this.options.client;
+      const { context, network } = this.options;
+      if (!context.token) return undefined;
+      // Loaded only when a run starts with a token: Octokit is not paid for by other commands.
+      const { createGitHubClient } = await import("../github/client.ts");
+      return createGitHubClient({
+        token: context.token,
+        baseUrl: context.apiUrl,
+        timeoutMs: network?.timeoutMs ?? 10_000,
+        retries: network?.retries ?? 2,
       });
-      deploymentId = created.id;
-      await setDeploymentStatus(client, repo, created.id, {
-        state: "in_progress",
-        description: redact(`${notice.kind} of ${notice.tag} started by ${notice.actor}`),
-        logUrl: context.runUrl,
+    })();
+    return this.client;
+  }
+
+  private async started(followed: Followed): Promise<void> {
+    const { context, log, redact } = this.options;
+    const { run } = followed;
+    const client = await this.github();
+    if (client && context.sha) {
+      const sha = context.sha;
+      await warnOnFailure(log, "GitHub deployment status", async () => {
+        const created = await createDeployment(client, this.repo, {
+          ref: sha,
+          // The job's GitHub environment (GANTRY_GITHUB_ENVIRONMENT, e.g. `production`), else gantry's
+          // env name; production/transient follow gantry's env, whatever the GitHub name.
+          environment: context.environment ?? run.env,
+          kind: environmentKind(run.env),
+          description: redact(`gantry ${run.kind} of ${run.tag} (${run.deploymentId})`),
+          payload: { gantryDeploymentId: run.deploymentId, tag: run.tag, kind: run.kind },
+        });
+        followed.deploymentId = created.id;
+        await setDeploymentStatus(client, this.repo, created.id, {
+          state: "in_progress",
+          description: redact(`${run.kind} of ${run.tag} started by ${run.actor}`),
+          logUrl: context.runUrl,
+        });
       });
-    });
-  } else if (!client) {
-    reporter.emit({
-      type: "info",
-      message: "GitHub deployment statuses are off: set GITHUB_TOKEN (and permissions: deployments: write)",
+    } else if (!client) {
+      log.emit({
+        type: "info",
+        message: "GitHub deployment statuses are off: set GITHUB_TOKEN (and permissions: deployments: write)",
+      });
+    }
+  }
+
+  private async setStatus(followed: Followed, status: DeploymentStatusUpdate): Promise<void> {
+    const client = await this.github();
+    const id = followed.deploymentId;
+    if (!client || id === undefined) return;
+    await warnOnFailure(this.options.log, "GitHub deployment status", () =>
+      setDeploymentStatus(client, this.repo, id, {
+        ...status,
+        description: this.options.redact(status.description ?? ""),
+      }),
+    );
+  }
+
+  private annotate(title: string, message: string, hint: string | undefined): void {
+    const { redact } = this.options;
+    const write = this.options.annotate ?? ((line: string) => process.stderr.write(line));
+    // Redacted before escaping (an escaped secret would not match) and after.
+    const body = redact(hint ? `${message} — next: ${hint}` : message);
+    try {
+      write(redact(annotation("error", body, { title: redact(title) })));
+    } catch (err) {
+      this.options.log.emit({ type: "warn", message: `GitHub annotation failed: ${oneLine(err)}` });
+    }
+  }
+
+  private async finished(followed: Followed, end: RunEnd): Promise<void> {
+    const { context, log, redact } = this.options;
+    const { run } = followed;
+    const r = end.record;
+    const summaryFile = context.summaryFile;
+    const outputFile = context.outputFile;
+    if (summaryFile) {
+      await warnOnFailure(log, "GitHub job summary", () =>
+        appendJobSummary(summaryFile, redact(renderDeploySummary(run, end, redact))),
+      );
+    }
+    if (outputFile) {
+      await warnOnFailure(log, "GitHub step outputs", () =>
+        appendOutputs(outputFile, {
+          "deployment-id": redact(r.id),
+          digest: redact(r.imageDigest),
+          status: r.status,
+          "exit-code": String(end.exitCode),
+        }),
+      );
+    }
+    if (end.exitCode !== 0) {
+      this.annotate(
+        `gantry ${run.kind} ${r.status} (exit ${String(end.exitCode)})`,
+        end.error?.message ?? `${run.kind} of ${r.tag} to ${r.env} ended ${r.status}`,
+        end.error?.hint,
+      );
+    }
+    await this.setStatus(followed, {
+      ...finalStatus(run, end),
+      environmentUrl: end.environmentUrl,
+      logUrl: context.runUrl,
     });
   }
 
-  const setStatus = async (status: DeploymentStatusUpdate): Promise<void> => {
-    if (!client || deploymentId === undefined) return;
-    const id = deploymentId;
-    await warnOnFailure(reporter, "GitHub deployment status", () =>
-      setDeploymentStatus(client, repo, id, { ...status, description: redact(status.description ?? "") }),
-    );
-  };
-  const annotate = (title: string, message: string, hint: string | undefined): void => {
-    // Redacted before escaping (an escaped secret would not match) and after.
-    const body = redact(hint ? `${message} — next: ${hint}` : message);
-    options.annotate(redact(annotation("error", body, { title: redact(title) })));
-  };
-
-  return {
-    async finished(result: DeployResult, facts?: DeployFactsForNotice) {
-      const envUrl = environmentUrl(facts?.outputs);
-      const r = result.record;
-      const summaryFile = context.summaryFile;
-      const outputFile = context.outputFile;
-      if (summaryFile) {
-        await warnOnFailure(reporter, "GitHub job summary", () =>
-          appendJobSummary(summaryFile, redact(renderDeploySummary(notice, result, envUrl, redact))),
-        );
-      }
-      if (outputFile) {
-        await warnOnFailure(reporter, "GitHub step outputs", () =>
-          appendOutputs(outputFile, {
-            "deployment-id": redact(r.id),
-            digest: redact(r.imageDigest),
-            status: r.status,
-            "exit-code": String(result.exitCode),
-          }),
-        );
-      }
-      if (result.exitCode !== 0) {
-        const error = describeError(result.error);
-        annotate(
-          `gantry ${notice.kind} ${r.status} (exit ${String(result.exitCode)})`,
-          error?.message ?? `${notice.kind} of ${r.tag} to ${r.env} ended ${r.status}`,
-          error?.hint,
-        );
-      }
-      const final = finalStatus(notice, result);
-      await setStatus({ ...final, environmentUrl: envUrl, logUrl: context.runUrl });
-    },
-    async crashed(err: unknown) {
-      const error = describeError(err);
-      const message = error?.message ?? oneLine(err);
-      annotate(`gantry ${notice.kind} stopped with an error`, message, error?.hint);
-      const summaryFile = context.summaryFile;
-      if (summaryFile) {
-        await warnOnFailure(reporter, "GitHub job summary", () =>
-          appendJobSummary(
-            summaryFile,
-            redact(
-              `## ❌ ${title(notice, "stopped with an error", redact)}\n\n> **error:** ${escapeMarkdown(redact(message))}\n`,
-            ),
+  private async crashed(followed: Followed, message: string, hint: string | undefined): Promise<void> {
+    const { context, log, redact } = this.options;
+    const { run } = followed;
+    this.annotate(`gantry ${run.kind} stopped with an error`, message, hint);
+    const summaryFile = context.summaryFile;
+    if (summaryFile) {
+      await warnOnFailure(log, "GitHub job summary", () =>
+        appendJobSummary(
+          summaryFile,
+          redact(
+            `## ❌ ${title(run, "stopped with an error", redact)}\n\n> **error:** ${escapeMarkdown(redact(message))}\n`,
           ),
-        );
-      }
-      const outputFile = context.outputFile;
-      if (outputFile) {
-        await warnOnFailure(reporter, "GitHub step outputs", () =>
-          appendOutputs(outputFile, { "deployment-id": redact(notice.deploymentId), status: "error" }),
-        );
-      }
-      await setStatus({
-        state: "error",
-        description: `${notice.kind} stopped: ${message}`,
-        logUrl: context.runUrl,
-      });
-    },
-  };
+        ),
+      );
+    }
+    const outputFile = context.outputFile;
+    if (outputFile) {
+      await warnOnFailure(log, "GitHub step outputs", () =>
+        appendOutputs(outputFile, { "deployment-id": redact(run.deploymentId), status: "error" }),
+      );
+    }
+    await this.setStatus(followed, {
+      state: "error",
+      description: `${run.kind} stopped: ${message}`,
+      logUrl: context.runUrl,
+    });
+  }
 }

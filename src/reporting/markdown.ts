@@ -12,8 +12,13 @@
  * src/reporting/github.ts uses them too); Slack's mrkdwn needs only {@link escapeEntities}.
  */
 import { COMMENT_MAX_CHARS, STICKY_MARKER_MAX_CHARS } from "../github/comments.ts";
-import { type ResourceChange, SECRET_VALUE, UNKNOWN_VALUE, type PropertyChange } from "../pulumi/stack.ts";
-import type { DeployPreview } from "../steps/preview.ts";
+import {
+  type PreviewView,
+  type PropertyChangeView,
+  type ResourceChangeView,
+  SECRET_VALUE,
+  UNKNOWN_VALUE,
+} from "./events.ts";
 
 /** Default size limit: a PR comment's 65,536 characters minus room for the sticky marker. */
 export const PREVIEW_MARKDOWN_MAX_CHARS: number = COMMENT_MAX_CHARS - STICKY_MARKER_MAX_CHARS;
@@ -99,8 +104,8 @@ function groupOf(op: string): string {
 }
 
 /** Resource changes in a deterministic order: group, then type, name, URN. */
-function ordered(changes: readonly ResourceChange[]): ResourceChange[] {
-  const rank = (c: ResourceChange): number => {
+function ordered(changes: readonly ResourceChangeView[]): ResourceChangeView[] {
+  const rank = (c: ResourceChangeView): number => {
     const i = OP_GROUPS.findIndex((g) => g.ops.includes(c.op));
     return i === -1 ? OP_GROUPS.length : i;
   };
@@ -117,7 +122,7 @@ function ordered(changes: readonly ResourceChange[]): ResourceChange[] {
 }
 
 /** "1 to create · 2 to update · 0 to replace · 0 to delete" from the listed changes. */
-export function countsLine(changes: readonly ResourceChange[]): string {
+export function countsLine(changes: readonly ResourceChangeView[]): string {
   const n = (op: string): number => changes.filter((c) => c.op === op).length;
   const base = (["create", "update", "replace", "delete"] as const).map((op) => `${String(n(op))} to ${op}`);
   const known = new Set(["same", "create", "update", "replace", "delete"]);
@@ -125,7 +130,7 @@ export function countsLine(changes: readonly ResourceChange[]): string {
   return [...base, ...others.map((op) => `${String(n(op))} to ${op}`)].join(" · ");
 }
 
-function diffLine(p: PropertyChange, r: Redact): string {
+function diffLine(p: PropertyChangeView, r: Redact): string {
   const replace = p.kind.endsWith("-replace") ? "  (forces replacement)" : "";
   const has = (k: "old" | "new"): boolean => Object.prototype.hasOwnProperty.call(p, k);
   const path = r(p.path);
@@ -144,7 +149,7 @@ function fenced(lines: readonly string[], lang: string): string {
 }
 
 /** One resource's collapsed section: op, name, type, replace reasons, property diff. */
-function resourceSection(c: ResourceChange, r: Redact): string {
+function resourceSection(c: ResourceChangeView, r: Redact): string {
   const count = c.properties.length;
   const html = (text: string): string => escapeHtml(r(text));
   const summary =
@@ -175,7 +180,7 @@ function shortDigest(image: string): string {
 }
 
 /** Everything before the resource changes: title, summary table, warnings, app plan. */
-function head(p: DeployPreview, changes: readonly ResourceChange[], r: Redact): string {
+function head(p: PreviewView, changes: readonly ResourceChangeView[], r: Redact): string {
   const cell = (text: string): string => inlineCode(r(text), { table: true });
   const text = (value: string): string => escapeMarkdown(r(value));
   const out: string[] = [`### gantry preview: ${inlineCode(r(p.env))}`, ""];
@@ -247,7 +252,7 @@ function footer(options: MarkdownOptions): string {
  * Render `preview` as GitHub-flavoured markdown of at most `options.maxChars` characters
  * (default {@link PREVIEW_MARKDOWN_MAX_CHARS}; pass Infinity for no limit).
  */
-export function renderPreviewMarkdown(preview: DeployPreview, options: MarkdownOptions = {}): string {
+export function renderPreviewMarkdown(preview: PreviewView, options: MarkdownOptions = {}): string {
   const max = options.maxChars ?? PREVIEW_MARKDOWN_MAX_CHARS;
   const r = options.redact ?? asIs;
   const changes = ordered(preview.stack.changes);

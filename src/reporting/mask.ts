@@ -81,9 +81,33 @@ export function actionsMaskCommand(write: (line: string) => void): (secret: stri
   };
 }
 
+/** The tokens gantry is handed (src/config/hosts.ts reads them from its environment). */
+export interface TokenSecrets {
+  /** GITHUB_TOKEN. */
+  readonly githubToken: string | undefined;
+  /** GANTRY_SLACK_WEBHOOK_URL. */
+  readonly slackWebhookUrl: string | undefined;
+}
+
+/**
+ * Register the tokens gantry is handed with the masker: GITHUB_TOKEN, GANTRY_SLACK_WEBHOOK_URL and
+ * the webhook's path (the secret part, wherever it is printed alone). Called once at startup
+ * (src/main.ts), before any command runs, so every command and every error message is masked, not
+ * only the ones that use the tokens.
+ */
+export function registerTokenSecrets(masker: SecretMasker, tokens: TokenSecrets): void {
+  masker.add(tokens.githubToken);
+  const webhookUrl = tokens.slackWebhookUrl?.trim() || undefined;
+  masker.add(webhookUrl);
+  if (webhookUrl) masker.add(/^[a-z]+:\/\/[^/]+(\/.{8,})$/i.exec(webhookUrl)?.[1]);
+}
+
 /** Wraps a reporter so no event it receives carries a registered secret. */
 export function maskingReporter(inner: Reporter, masker: SecretMasker): Reporter {
   return {
+    async flush(): Promise<void> {
+      await inner.flush?.();
+    },
     emit(event: ReportEvent): void {
       switch (event.type) {
         case "engine":
@@ -97,6 +121,11 @@ export function maskingReporter(inner: Reporter, masker: SecretMasker): Reporter
           break;
         case "result":
           inner.emit({ ...event, title: masker.redact(event.title), data: masker.redactValue(event.data) });
+          break;
+        case "run-start":
+        case "run-end":
+        case "run-crash":
+          inner.emit(masker.redactValue(event));
           break;
         default:
           inner.emit({ ...event, message: masker.redact(event.message) });

@@ -1,7 +1,12 @@
 /**
  * The Reporter port: every line gantry shows goes through typed events, so the terminal, a CI
- * log, GitHub and JSON output are interchangeable hosts.
+ * log, JSON output, GitHub and Slack are interchangeable hosts. A host that talks to the network
+ * (src/reporting/github.ts, slack.ts) does its work in the background and is awaited with
+ * {@link Reporter.flush}; its failures become warnings, never exceptions.
  */
+import { GantryError, oneLine } from "../errors.ts";
+import type { RunCrash, RunEnd, RunStart } from "./events.ts";
+import { formatDuration, renderResult, type ResultView } from "./human.ts";
 
 /** Events the app emits. */
 export type ReportEvent =
@@ -18,11 +23,83 @@ export type ReportEvent =
       readonly durationMs: number;
       readonly detail?: string | undefined;
     }
-  | { readonly type: "result"; readonly title: string; readonly data: unknown };
+  /**
+   * What a command found or did: `data` is the `--json` document; on a terminal the `view`'s own
+   * rendering (src/reporting/human.ts), or the title and the data as YAML.
+   */
+  | { readonly type: "result"; readonly title: string; readonly data: unknown; readonly view?: ResultView }
+  /** A deploy or rollback starts (GitHub: deployment and `in_progress` status; Slack: start post). */
+  | ({ readonly type: "run-start" } & RunStart)
+  /** It returned a result (GitHub: statuses, job summary, outputs, annotation; Slack: outcome). */
+  | ({ readonly type: "run-end" } & RunEnd)
+  /** It threw instead of returning a result. */
+  | ({ readonly type: "run-crash" } & RunCrash);
 
 /** Sink of {@link ReportEvent}s. */
 export interface Reporter {
+  /** Take one event; never throws for a host's failure, never waits for a host's network call. */
   emit(event: ReportEvent): void;
+  /**
+   * Resolves when the work the events so far started is done (hosts that call the network; every
+   * call is deadline-bound). Never rejects: a failure was reported as a warning.
+   */
+  flush?(): Promise<void>;
+}
+
+/**
+ * Run a host's work; a failure becomes a warning on `reporter` naming `what`, never an exception.
+ */
+export async function warnOnFailure(
+  reporter: Reporter,
+  what: string,
+  work: () => Promise<unknown>,
+): Promise<void> {
+  try {
+    await work();
+  } catch (err) {
+    const hint = err instanceof GantryError && err.hint ? ` (hint: ${err.hint})` : "";
+    reporter.emit({ type: "warn", message: `${what} failed: ${oneLine(err)}${hint}` });
+  }
+}
+
+/**
+ * Several hosts as one reporter: every event goes to each host in order, `flush` waits for all.
+ * A host that throws is reported as a warning to the others and does not stop them.
+ */
+export function fanOut(hosts: readonly Reporter[]): Reporter {
+  const warnOthers = (failed: Reporter, what: string, err: unknown): void => {
+    const warning: ReportEvent = { type: "warn", message: `${what} failed: ${oneLine(err)}` };
+    for (const host of hosts) {
+      if (host === failed) continue;
+      try {
+        host.emit(warning);
+      } catch {
+        // A host that cannot take a warning has nothing left to tell.
+      }
+    }
+  };
+  return {
+    emit(event) {
+      for (const host of hosts) {
+        try {
+          host.emit(event);
+        } catch (err) {
+          warnOthers(host, `reporting ${event.type}`, err);
+        }
+      }
+    },
+    async flush() {
+      await Promise.all(
+        hosts.map(async (host) => {
+          try {
+            await host.flush?.();
+          } catch (err) {
+            warnOthers(host, "reporting", err);
+          }
+        }),
+      );
+    },
+  };
 }
 
 /** Writable streams a host prints to (injectable for tests). */
@@ -69,7 +146,7 @@ export class TerminalReporter implements Reporter {
         this.streams.err.write(`${t}  ${stepOutcomeOk(event.status) ? "" : "warning: "}${stepLine(event)}\n`);
         break;
       case "result":
-        this.streams.out.write(`${event.title}\n${JSON.stringify(event.data, null, 2)}\n`);
+        this.streams.out.write(renderResult(event.title, event.data, event.view));
         break;
     }
   }
@@ -78,16 +155,6 @@ export class TerminalReporter implements Reporter {
 /** Whether a step status is a good outcome (an undo that worked is one). */
 export function stepOutcomeOk(status: string): boolean {
   return status === "succeeded" || status === "undone" || status === "skipped";
-}
-
-/**
- * A duration as people read it, the same in every host (terminal, job summary, deployment
- * status, Slack): `0.4 s` and `59.9 s` under a minute, then `1 min 01 s`, `60 min 00 s`.
- */
-export function formatDuration(ms: number): string {
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  const s = Math.round(ms / 1000);
-  return `${String(Math.floor(s / 60))} min ${String(s % 60).padStart(2, "0")} s`;
 }
 
 /** `release succeeded in 1.2 s: detail` */

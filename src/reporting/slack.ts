@@ -1,16 +1,17 @@
 /**
- * Slack notifications through an incoming webhook (https://api.slack.com/messaging/webhooks):
- * one message when a deploy or rollback starts, and one when it succeeds, is rolled back or
- * fails. Enabled only when GANTRY_SLACK_WEBHOOK_URL is set. The webhook URL is a secret (anyone
- * holding it can post): it is registered with the masker at startup ({@link registerTokenSecrets}
- * in src/reporting/notify.ts) and never appears in an error message (only its host does).
+ * The Slack host: notifications through an incoming webhook
+ * (https://api.slack.com/messaging/webhooks), one message when a deploy or rollback starts
+ * (`run-start`), and one when it succeeds, is rolled back or fails (`run-end`, `run-crash`).
+ * On only when GANTRY_SLACK_WEBHOOK_URL is set. The webhook URL is a secret (anyone holding it can
+ * post): it is registered with the masker at startup (registerTokenSecrets in
+ * src/reporting/mask.ts) and never appears in an error message (only its host does).
  */
 import pRetry from "p-retry";
 import { GantryError, oneLine } from "../errors.ts";
-import type { DeploymentRecord } from "../orchestrator/ledger.ts";
+import type { RunRecord, RunStart } from "./events.ts";
 import { escapeEntities } from "./markdown.ts";
-import { formatDuration, type Reporter } from "./reporter.ts";
-import { describeError, type DeployNotice, type DeployNotifier, warnOnFailure } from "./notify.ts";
+import { formatDuration } from "./human.ts";
+import { type ReportEvent, type Reporter, warnOnFailure } from "./reporter.ts";
 
 /** A Slack webhook call failed (never fails a deploy: reported as a warning). */
 export class SlackError extends GantryError {}
@@ -131,88 +132,125 @@ export async function postSlackMessage(
 
 const code = (text: string): string => `\`${slackEscape(text).replace(/`/g, "'")}\``;
 const link = (url: string | undefined): string => (url ? ` · <${url}|run>` : "");
-const subject = (n: DeployNotice): string =>
-  n.kind === "rollback"
-    ? `rollback of *${slackEscape(n.env)}* to ${code(n.tag)}`
-    : `deploy of ${code(n.tag)} to *${slackEscape(n.env)}*`;
+const subject = (run: RunStart): string =>
+  run.kind === "rollback"
+    ? `rollback of *${slackEscape(run.env)}* to ${code(run.tag)}`
+    : `deploy of ${code(run.tag)} to *${slackEscape(run.env)}*`;
 
 /** The message when a deploy or rollback starts. */
-export function startMessage(n: DeployNotice): SlackMessage {
-  const why = n.reason ? ` (${slackEscape(n.reason)})` : "";
+export function startMessage(run: RunStart, runUrl?: string): SlackMessage {
+  const why = run.reason ? ` (${slackEscape(run.reason)})` : "";
   return {
-    text: `:rocket: ${subject(n)} started by ${slackEscape(n.actor)}${why} · ${code(n.deploymentId)}${link(n.runUrl)}`,
+    text: `:rocket: ${subject(run)} started by ${slackEscape(run.actor)}${why} · ${code(run.deploymentId)}${link(runUrl)}`,
   };
 }
 
 /** The message when it is over: success, rolled back, or failure (with the error and its hint). */
 export function finishMessage(
-  n: DeployNotice,
+  run: RunStart,
   outcome: {
-    readonly record: Pick<DeploymentRecord, "status" | "durationMs" | "imageDigest" | "previous">;
+    readonly record: Pick<RunRecord, "status" | "durationMs" | "imageDigest" | "previous">;
     readonly exitCode: number;
     readonly error?: string | undefined;
     readonly hint?: string | undefined;
   },
+  runUrl?: string,
 ): SlackMessage {
   const { record } = outcome;
   const took = formatDuration(record.durationMs);
   const error = outcome.error ? `\n> ${slackEscape(outcome.error)}` : "";
   const hint = outcome.hint ? `\n> next: ${slackEscape(outcome.hint)}` : "";
-  const tail = ` · ${code(n.deploymentId)}${link(n.runUrl)}`;
+  const tail = ` · ${code(run.deploymentId)}${link(runUrl)}`;
   switch (record.status) {
     case "succeeded":
       return {
-        text: `:white_check_mark: ${subject(n)} succeeded in ${took}${record.imageDigest ? ` (${code(record.imageDigest)})` : ""}${tail}`,
+        text: `:white_check_mark: ${subject(run)} succeeded in ${took}${record.imageDigest ? ` (${code(record.imageDigest)})` : ""}${tail}`,
       };
     case "rolled_back":
       return {
-        text: `:rewind: ${subject(n)} failed and was rolled back${record.previous ? ` to ${code(record.previous.tag)}` : ""}, verified healthy (exit ${String(outcome.exitCode)})${tail}${error}${hint}`,
+        text: `:rewind: ${subject(run)} failed and was rolled back${record.previous ? ` to ${code(record.previous.tag)}` : ""}, verified healthy (exit ${String(outcome.exitCode)})${tail}${error}${hint}`,
       };
     default:
       return {
-        text: `:x: ${subject(n)} ${record.status === "aborted" ? "was interrupted" : "failed"} (exit ${String(outcome.exitCode)})${tail}${error}${hint}`,
+        text: `:x: ${subject(run)} ${record.status === "aborted" ? "was interrupted" : "failed"} (exit ${String(outcome.exitCode)})${tail}${error}${hint}`,
       };
   }
 }
 
-/** Options of {@link startSlackHost}. */
+/** Options of {@link SlackHost}. */
 export interface SlackHostOptions {
   readonly webhookUrl: string;
-  readonly notice: DeployNotice;
-  readonly reporter: Reporter;
+  /** Link to the CI run, shown in every message. */
+  readonly runUrl?: string | undefined;
+  /** Where the host's warnings (Slack failures) go: the terminal host. */
+  readonly log: Reporter;
   /** Applied to every message before it is sent (the secret masker). */
   readonly redact: (text: string) => string;
   readonly network?: { readonly timeoutMs?: number; readonly retries?: number };
 }
 
-/** Post the start message now; the returned notifier posts the outcome. Failures are warnings. */
-export async function startSlackHost(options: SlackHostOptions): Promise<DeployNotifier> {
-  const { notice, reporter } = options;
-  const post = (message: SlackMessage) =>
-    warnOnFailure(reporter, "Slack notification", () =>
-      postSlackMessage(options.webhookUrl, { text: options.redact(message.text) }, options.network),
+/** Posts the start and the outcome of each run, in order, in the background; failures are warnings. */
+export class SlackHost implements Reporter {
+  private readonly options: SlackHostOptions;
+  private current: RunStart | undefined;
+  private pending: Promise<void> = Promise.resolve();
+
+  constructor(options: SlackHostOptions) {
+    this.options = options;
+  }
+
+  emit(event: ReportEvent): void {
+    const { redact, runUrl } = this.options;
+    switch (event.type) {
+      case "run-start": {
+        const { type: _type, ...run } = event;
+        this.current = run;
+        this.post(startMessage(run, runUrl));
+        break;
+      }
+      case "run-end": {
+        const run = this.current;
+        if (!run) break;
+        const error = event.exitCode === 0 ? undefined : event.error;
+        this.post(
+          finishMessage(
+            run,
+            {
+              record: event.record,
+              exitCode: event.exitCode,
+              // Redacted before escaping, too: an escaped secret would no longer match the masker.
+              error: error ? redact(error.message) : undefined,
+              hint: error?.hint ? redact(error.hint) : undefined,
+            },
+            runUrl,
+          ),
+        );
+        break;
+      }
+      case "run-crash": {
+        const run = this.current;
+        if (!run) break;
+        const hint = event.error.hint ? `\n> next: ${slackEscape(redact(event.error.hint))}` : "";
+        this.post({
+          text: `:x: ${subject(run)} stopped with an error · ${code(run.deploymentId)}${link(runUrl)}\n> ${slackEscape(redact(event.error.message))}${hint}`,
+        });
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  flush(): Promise<void> {
+    return this.pending;
+  }
+
+  private post(message: SlackMessage): void {
+    const { log, redact, webhookUrl, network } = this.options;
+    this.pending = this.pending.then(() =>
+      warnOnFailure(log, "Slack notification", () =>
+        postSlackMessage(webhookUrl, { text: redact(message.text) }, network),
+      ),
     );
-  await post(startMessage(notice));
-  return {
-    async finished(result) {
-      const error = result.exitCode === 0 ? undefined : describeError(result.error);
-      await post(
-        finishMessage(notice, {
-          record: result.record,
-          exitCode: result.exitCode,
-          // Redacted before escaping, too: an escaped secret would no longer match the masker.
-          error: error ? options.redact(error.message) : undefined,
-          hint: error?.hint ? options.redact(error.hint) : undefined,
-        }),
-      );
-    },
-    async crashed(err) {
-      const error = describeError(err);
-      const message = options.redact(error?.message ?? "");
-      const hint = error?.hint ? `\n> next: ${slackEscape(options.redact(error.hint))}` : "";
-      await post({
-        text: `:x: ${subject(notice)} stopped with an error · ${code(notice.deploymentId)}${link(notice.runUrl)}\n> ${slackEscape(message)}${hint}`,
-      });
-    },
-  };
+  }
 }

@@ -6,6 +6,7 @@
  * TTY and not in CI; CI logs get the plain timestamped lines of {@link TerminalReporter}.
  */
 import ora, { type Ora } from "ora";
+import { renderResult } from "./human.ts";
 import { type ReportEvent, type Reporter, type Streams, stepLine, stepOutcomeOk } from "./reporter.ts";
 
 /** Symbols for finished steps by status. */
@@ -93,7 +94,7 @@ export class TtyReporter implements Reporter {
       case "result":
         if (this.spinner.isSpinning) this.spinner.stop();
         clearInterval(this.ticker);
-        this.streams.out.write(`${event.title}\n${JSON.stringify(event.data, null, 2)}\n`);
+        this.streams.out.write(renderResult(event.title, event.data, event.view));
         break;
     }
   }

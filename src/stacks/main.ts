@@ -4,8 +4,9 @@
  * does, and runs the same program gantry runs inline. Node ≥ 22.18 runs it directly (type stripping).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { configFile, loadEnvironmentConfig, parseEnvironmentName } from "../config/load.ts";
-import { type EnvironmentConfig, ENVIRONMENTS } from "../config/schema.ts";
+import { ENVIRONMENTS, parseEnvironmentName } from "../config/environments.ts";
+import { configFile, loadEnvironmentConfig } from "../config/load.ts";
+import type { EnvironmentConfig } from "../config/schema.ts";
 import { GantryError } from "../errors.ts";
 import { projectRoot } from "../tools/paths.ts";
 import { access } from "node:fs/promises";

@@ -8,7 +8,7 @@
  */
 import type { CommandConfig } from "../config/schema.ts";
 import { valueOf } from "../config/secrets.ts";
-import type { CommandRecord } from "../orchestrator/ledger.ts";
+import type { CommandRecord } from "./record.ts";
 import { SecretMasker } from "../reporting/mask.ts";
 import { run } from "../tools/exec.ts";
 import type { DeployContext } from "./context.ts";

@@ -16,12 +16,13 @@ import type { ResolvedSecrets } from "../config/secrets.ts";
 import type { EnvironmentConfig } from "../config/schema.ts";
 import { GantryError } from "../errors.ts";
 import type { Journal } from "../orchestrator/journal.ts";
-import type { CommandRecord, Ledger, SmokeRecord } from "../orchestrator/ledger.ts";
+import type { Ledger } from "../orchestrator/ledger.ts";
 import type { DeployLock, HeldLock } from "../orchestrator/lock.ts";
-import type { StackPort } from "../pulumi/stack.ts";
+import type { StackPort } from "../pulumi/port.ts";
 import type { SecretMasker } from "../reporting/mask.ts";
 import type { Reporter } from "../reporting/reporter.ts";
 import type { EnvironmentOutputs } from "../stacks/outputs.ts";
+import type { CommandRecord, DeploymentRecord, SmokeRecord } from "./record.ts";
 
 /** The AWS ports a deploy uses. */
 export interface DeployPorts {
@@ -104,7 +105,7 @@ export interface DeployContext {
   /** This deployment's journal; steps add checkpoints before they change something. */
   readonly journal: Journal;
   /** The environment's deploy history (shared store). */
-  readonly ledger: Ledger;
+  readonly ledger: Ledger<DeploymentRecord>;
   readonly reporter: Reporter;
   readonly timing: DeployTiming;
   readonly facts: DeployFacts;

@@ -3,24 +3,14 @@
  * alive, then finish — check the outcome against what ECS reports, release the lock, append the
  * final record to the ledger — and map it to the exit code of DESIGN.md "Contracts".
  */
-import { containerVersion } from "../aws/ecs.ts";
-import { GantryError, oneLine } from "../errors.ts";
-import type { DeploymentRecord } from "../orchestrator/ledger.ts";
+import { EXIT, GantryError, oneLine } from "../errors.ts";
 import { runSteps, type RunOutcome, type StepRecord } from "../orchestrator/runner.ts";
 import type { DeployContext } from "./context.ts";
 import { runFinishHooks } from "./hooks.ts";
 import { planDeploy, type PlannedStep } from "./plan.ts";
 import { LockHeldError } from "./preflight.ts";
-
-/** Exit codes of deploy and rollback (DESIGN.md). */
-export const DEPLOY_EXIT = {
-  succeeded: 0,
-  failedUnchanged: 1,
-  rolledBack: 3,
-  rollbackUnverified: 4,
-  locked: 5,
-  interrupted: 130,
-} as const;
+import { type DeploymentRecord, deploymentRecord, type RecordedVersion } from "./record.ts";
+import { runningVersion } from "./running.ts";
 
 /** What a deploy ended with. */
 export interface DeployResult {
@@ -55,22 +45,13 @@ async function servicesOn(ctx: DeployContext, which: "new" | "previous"): Promis
   return true;
 }
 
-/** What the service runs now, as ECS says (for the record's `current`). */
-async function runningVersion(
-  ctx: DeployContext,
-  serviceName: string,
-  containerName: string,
-): Promise<{ tag: string; taskDefinitionArn: string } | null> {
+/** What the first released service runs now, as ECS says (the record's `current`); null when unknown. */
+async function currentVersion(ctx: DeployContext): Promise<RecordedVersion | null> {
+  const first = ctx.facts.releases[0];
   const outputs = ctx.facts.outputs;
-  if (!outputs) return null;
-  try {
-    const state = await ctx.ports.ecs.describeService(outputs.clusterName, serviceName);
-    if (!state) return null;
-    const definition = await ctx.ports.ecs.describeTaskDefinition(state.taskDefinition);
-    return { tag: containerVersion(definition, containerName), taskDefinitionArn: state.taskDefinition };
-  } catch {
-    return null;
-  }
+  if (!first || !outputs) return null;
+  const running = await runningVersion(ctx.ports.ecs, outputs.clusterName, first).catch(() => undefined);
+  return running ?? null;
 }
 
 /** Run the deploy of `ctx.request` and finish it truthfully. */
@@ -158,47 +139,43 @@ export async function runDeploy(
     const { status, exitCode } = await verdict(ctx, outcome, deps.signal).catch((err: unknown) => {
       // ECS could not be asked (credentials, network): nothing is verified, a human must look.
       reporter.emit({ type: "warn", message: `could not verify the final state: ${oneLine(err)}` });
-      return { status: "failed" as const, exitCode: DEPLOY_EXIT.rollbackUnverified };
+      return { status: "failed" as const, exitCode: EXIT.rollbackUnverified };
     });
 
     // The end's hooks (onRollback, onFailure) get the status; a refused deploy (lock held) runs none.
     // They run while the lock is still ours: nothing else deploys alongside them.
-    if (exitCode !== DEPLOY_EXIT.locked) {
+    if (exitCode !== EXIT.locked) {
       await runFinishHooks(ctx, status).catch((err: unknown) => {
         reporter.emit({ type: "warn", message: `could not run the ${status} hooks: ${oneLine(err)}` });
       });
     }
 
-    const first = ctx.facts.releases[0];
-    const current = first ? await runningVersion(ctx, first.serviceName, first.containerName) : null;
-    const record: DeploymentRecord = {
+    const current = await currentVersion(ctx);
+    const record = deploymentRecord({
       id: request.deploymentId,
       env: request.env,
       tag: request.tag,
-      imageDigest: ctx.facts.image?.digest ?? "",
-      status,
+      actor: request.actor,
       startedAt: request.startedAt,
       durationMs: Date.now() - started,
-      actor: request.actor,
-      previous: first ? { tag: first.previousTag, taskDefinitionArn: first.previousTaskDefinition } : null,
+      status,
+      image: ctx.facts.image,
+      snapshotId: ctx.facts.snapshotId,
+      releases: ctx.facts.releases,
       current,
-      snapshotId: ctx.facts.snapshotId ?? null,
       steps: outcome.steps.map((s) => ({
         name: s.name,
         status: s.status,
         startedAt: s.startedAt,
         durationMs: s.durationMs,
-        ...(detailOf(s) ? { detail: detailOf(s) } : {}),
+        detail: detailOf(s),
       })),
-      ...(request.skipSmoke === true
-        ? { smoke: { skipped: true, checks: [] } }
-        : ctx.facts.smoke
-          ? { smoke: ctx.facts.smoke }
-          : {}),
-      ...(ctx.facts.hooks?.length ? { hooks: ctx.facts.hooks } : {}),
-    };
+      skipSmoke: request.skipSmoke,
+      smoke: ctx.facts.smoke,
+      hooks: ctx.facts.hooks,
+    });
     // A refused deploy (lock held) changed nothing and is not history.
-    if (exitCode !== DEPLOY_EXIT.locked) {
+    if (exitCode !== EXIT.locked) {
       await ctx.ledger.append(record).catch((err: unknown) => {
         reporter.emit({ type: "warn", message: `could not append to the ledger: ${oneLine(err)}` });
       });
@@ -229,26 +206,26 @@ async function verdict(
     if (!verified)
       ctx.reporter.emit({ type: "warn", message: "the gates passed but ECS no longer runs the release" });
     return verified
-      ? { status: "succeeded", exitCode: DEPLOY_EXIT.succeeded }
-      : { status: "failed", exitCode: DEPLOY_EXIT.rollbackUnverified };
+      ? { status: "succeeded", exitCode: EXIT.ok }
+      : { status: "failed", exitCode: EXIT.rollbackUnverified };
   }
   // A dead deployment's release that could not be rolled back: a human is needed.
   if (outcome.error instanceof GantryError && outcome.error.code === "RECOVERY_FAILED") {
-    return { status: "failed", exitCode: DEPLOY_EXIT.rollbackUnverified };
+    return { status: "failed", exitCode: EXIT.rollbackUnverified };
   }
   if (signal.aborted) {
     // Interrupted: "cancelled cleanly" only if nothing was released or the rollback verified.
     const clean = !released || (outcome.undone && (await servicesOn(ctx, "previous")));
     return clean
-      ? { status: "aborted", exitCode: DEPLOY_EXIT.interrupted }
-      : { status: "failed", exitCode: DEPLOY_EXIT.rollbackUnverified };
+      ? { status: "aborted", exitCode: EXIT.interrupted }
+      : { status: "failed", exitCode: EXIT.rollbackUnverified };
   }
-  if (outcome.error instanceof LockHeldError) return { status: "failed", exitCode: DEPLOY_EXIT.locked };
-  if (!released) return { status: "failed", exitCode: DEPLOY_EXIT.failedUnchanged };
+  if (outcome.error instanceof LockHeldError) return { status: "failed", exitCode: EXIT.locked };
+  if (!released) return { status: "failed", exitCode: EXIT.failed };
   const restored = outcome.undone && (await servicesOn(ctx, "previous"));
   return restored
-    ? { status: "rolled_back", exitCode: DEPLOY_EXIT.rolledBack }
-    : { status: "failed", exitCode: DEPLOY_EXIT.rollbackUnverified };
+    ? { status: "rolled_back", exitCode: EXIT.rolledBack }
+    : { status: "failed", exitCode: EXIT.rollbackUnverified };
 }
 
 /** Free the lock if this deploy still holds it; never throws. */

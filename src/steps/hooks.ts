@@ -10,12 +10,12 @@
  * - onRollback / onFailure: run by the finish of the deploy (src/steps/deploy.ts); their failure
  *   is reported and changes nothing.
  */
-import { containerVersion } from "../aws/ecs.ts";
 import type { HookName } from "../config/schema.ts";
-import type { DeploymentRecord } from "../orchestrator/ledger.ts";
 import type { Step } from "../orchestrator/runner.ts";
 import { type CommandOutcome, commandText, runCommand } from "./command.ts";
 import { type DeployContext, StepError } from "./context.ts";
+import type { DeploymentRecord } from "./record.ts";
+import { runningVersion } from "./running.ts";
 import { baseUrlOf, gantryEnv } from "./smoke.ts";
 
 /** The tag the environment ran before this deploy ("" on a first deploy or when unknown). */
@@ -25,16 +25,8 @@ async function previousTagOf(ctx: DeployContext): Promise<string> {
   const outputs = ctx.facts.outputs;
   const svc = outputs?.services[0];
   if (!outputs || !svc) return "";
-  try {
-    const state = await ctx.ports.ecs.describeService(outputs.clusterName, svc.serviceName);
-    if (!state) return "";
-    return containerVersion(
-      await ctx.ports.ecs.describeTaskDefinition(state.taskDefinition),
-      svc.containerName,
-    );
-  } catch {
-    return "";
-  }
+  const running = await runningVersion(ctx.ports.ecs, outputs.clusterName, svc).catch(() => undefined);
+  return running?.tag ?? "";
 }
 
 function baseUrl(ctx: DeployContext): string | undefined {

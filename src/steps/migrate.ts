@@ -10,10 +10,19 @@ import type { TaskState } from "../aws/ports.ts";
 import { poll, type PollOutcome } from "../checks/poll.ts";
 import { oneLine } from "../errors.ts";
 import type { Step } from "../orchestrator/runner.ts";
-import { checkpoint, type DeployContext, imageOf, outputsOf, StepError } from "./context.ts";
+import {
+  checkpoint,
+  type DeployContext,
+  type DeployRequest,
+  imageOf,
+  outputsOf,
+  StepError,
+} from "./context.ts";
 
 /** Whether this deploy runs a migration (a command configured, unless --skip-migrations). */
-export function migrationWanted(ctx: DeployContext): boolean {
+export function migrationWanted(
+  ctx: Pick<DeployContext, "config"> & { readonly request: Pick<DeployRequest, "skipMigrations"> },
+): boolean {
   return ctx.config.gantry.migration.command !== undefined && !ctx.request.skipMigrations;
 }
 

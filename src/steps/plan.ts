@@ -15,7 +15,7 @@ import { stackStep } from "./stack.ts";
 
 /** A planned step and why it is in (or out of) the plan. */
 export interface PlannedStep {
-  readonly step: Step<DeployContext, void>;
+  readonly step: Step<DeployContext>;
   readonly included: boolean;
   readonly why: string;
 }
@@ -26,9 +26,8 @@ export interface PlannedStep {
  * onRollback/onFailure hooks run at the finish (see {@link planHooks}).
  */
 export function planDeploy(ctx: Pick<DeployContext, "config" | "request">): PlannedStep[] {
-  const c = ctx as DeployContext;
-  const snapshot = snapshotWanted(c);
-  const migrate = migrationWanted(c);
+  const snapshot = snapshotWanted(ctx);
+  const migrate = migrationWanted(ctx);
   const hooks = new Map(
     planHooks(ctx).map((h) => [
       h.hook,

@@ -3,7 +3,6 @@
  * a digest in ECR, no ECS deployment is already in progress, no alarm is already firing (reported,
  * not ignored), and the environment's deploy lock is ours. The lock is released by the deploy's finish, last of all.
  */
-import type { HeldLock } from "../orchestrator/lock.ts";
 import type { Step } from "../orchestrator/runner.ts";
 import { checkpoint, type DeployContext, StepError } from "./context.ts";
 import { takeOverFrom } from "./recover.ts";
@@ -47,14 +46,21 @@ export const preflight: Step<DeployContext, void> = {
       if (acquired.tookOverFrom) await takeOverFrom(ctx, acquired.lock, acquired.tookOverFrom, signal);
       await checks(ctx);
     } catch (err) {
-      // Unless a failed recovery already gave the lock back to the dead holder (to be retried).
-      const held = stillHeld(ctx);
-      if (held) await ctx.lock.release(held);
-      delete ctx.facts.lock;
+      await releaseHeld(ctx);
       throw err;
     }
   },
 };
+
+/**
+ * Free the lock this preflight took, unless a failed recovery already gave it back to the dead
+ * holder (takeOverFrom, src/steps/recover.ts), to be retried by the next deploy or unlock.
+ */
+async function releaseHeld(ctx: DeployContext): Promise<void> {
+  const held = ctx.facts.lock;
+  if (held) await ctx.lock.release(held);
+  delete ctx.facts.lock;
+}
 
 async function checks(ctx: DeployContext): Promise<void> {
   const { request, config, ports, reporter } = ctx;
@@ -108,9 +114,4 @@ async function checks(ctx: DeployContext): Promise<void> {
     for (const name of alarms.missing)
       reporter.emit({ type: "warn", message: `alarm ${name} does not exist` });
   }
-}
-
-/** The lock this deploy holds now (a failed recovery may have given it back). */
-export function stillHeld(ctx: DeployContext): HeldLock | undefined {
-  return ctx.facts.lock;
 }

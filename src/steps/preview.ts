@@ -4,12 +4,12 @@
  * One function for `gantry deploy --dry-run` (printed as JSON) and `gantry preview` (markdown).
  * It only reads: ECR, ECS and a Pulumi preview (which may save an update plan).
  */
-import { containerVersion } from "../aws/ecs.ts";
 import type { ResolvedImage } from "../aws/ports.ts";
-import type { PreviewResult } from "../pulumi/stack.ts";
+import type { PreviewResult } from "../pulumi/port.ts";
 import type { DeployContext, DeployRequest } from "./context.ts";
 import { migrationWanted } from "./migrate.ts";
 import type { PlannedStep } from "./plan.ts";
+import { runningVersion } from "./running.ts";
 import { snapshotWanted } from "./snapshot.ts";
 
 /** What a service runs now (null: not deployed yet). */
@@ -72,19 +72,12 @@ export async function previewDeploy(
   const current: { service: string; from: ServiceVersion | null }[] = [];
   if (outputs) {
     for (const svc of outputs.services) {
-      const state = await ports.ecs.describeService(outputs.clusterName, svc.serviceName);
-      const definition = state ? await ports.ecs.describeTaskDefinition(state.taskDefinition) : undefined;
+      const running = await runningVersion(ports.ecs, outputs.clusterName, svc);
       current.push({
         service: svc.serviceName,
-        from:
-          state && definition
-            ? {
-                tag: containerVersion(definition, svc.containerName),
-                taskDefinitionArn: state.taskDefinition,
-                image:
-                  definition.containerDefinitions?.find((c) => c.name === svc.containerName)?.image ?? "",
-              }
-            : null,
+        from: running
+          ? { tag: running.tag, taskDefinitionArn: running.taskDefinitionArn, image: running.image ?? "" }
+          : null,
       });
     }
   } else {
@@ -102,10 +95,7 @@ export async function previewDeploy(
     );
   }
 
-  const preview = await ctx.stack.preview(
-    options.onOutput,
-    options.savePlan !== undefined ? { savePlan: options.savePlan } : {},
-  );
+  const preview = await ctx.stack.preview({ onOutput: options.onOutput, savePlan: options.savePlan });
   const planFile = preview.planFile ?? request.planFile ?? null;
   return {
     env: request.env,
@@ -121,11 +111,11 @@ export async function previewDeploy(
       to: tag === null ? null : { tag, image: image?.imageUri ?? null },
     })),
     migrations: {
-      runs: migrationWanted(ctx as DeployContext),
+      runs: migrationWanted(ctx),
       command: config.gantry.migration.command ?? null,
     },
     snapshot: {
-      taken: snapshotWanted(ctx as DeployContext),
+      taken: snapshotWanted(ctx),
       retention: config.gantry.snapshot.retention,
     },
     warnings,

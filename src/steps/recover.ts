@@ -13,7 +13,6 @@
  */
 import { GantryError, oneLine } from "../errors.ts";
 import type { JournalEntry } from "../orchestrator/journal.ts";
-import type { DeploymentRecord } from "../orchestrator/ledger.ts";
 import type { HeldLock, LockHolder } from "../orchestrator/lock.ts";
 import {
   checkpoint,
@@ -22,6 +21,7 @@ import {
   type ServiceRelease,
   StepError,
 } from "./context.ts";
+import { type DeploymentRecord, deploymentRecord, previousVersion } from "./record.ts";
 import { releaseStep } from "./release.ts";
 
 /** How many dead recoverers in a row are followed back (each names the one it was recovering). */
@@ -128,12 +128,10 @@ export async function recoverAbandoned(
   if (released.length) {
     // A release that never verified is rolled back: the previous version is the last verified one.
     const outputs = ctx.facts.outputs ?? (await ctx.stack.outputs());
-    const scratch: DeployContext = {
-      ...ctx,
-      facts: { ...ctx.facts, outputs, releases: released.map((r) => ({ ...r })) },
-    };
+    const releases = released.map((r) => ({ ...r }));
+    const scratch: DeployContext = { ...ctx, facts: { ...ctx.facts, outputs, releases } };
     try {
-      await releaseStep.undo?.(scratch, undefined, signal);
+      await releaseStep.undo?.(scratch, releases, signal);
       status = "rolled_back";
       actions.push(`rolled back ${released.map((r) => `${r.serviceName} to ${r.previousTag}`).join(", ")}`);
     } catch (err) {
@@ -144,7 +142,6 @@ export async function recoverAbandoned(
 
   const request = begin?.request;
   const lastAt = Date.parse(entries.at(-1)?.at ?? abandoned.startedAt);
-  const first = released[0];
   const image = (lastCheckpoint(entries, "preflight") as { image?: { digest: string } } | undefined)?.image;
   const snapshot = (lastCheckpoint(entries, "snapshot") as { snapshotId?: string } | undefined)?.snapshotId;
   const steps = entries
@@ -154,23 +151,22 @@ export async function recoverAbandoned(
       status: e.status ?? "",
       startedAt: e.at,
       durationMs: 0,
-      ...(e.detail ? { detail: e.detail } : {}),
+      detail: e.detail,
     }));
-  const record: DeploymentRecord = {
+  const startedAt = request?.startedAt ?? abandoned.startedAt;
+  const record = deploymentRecord({
     id,
     env: abandoned.env,
     tag: request?.tag ?? "",
-    imageDigest: image?.digest ?? "",
-    status,
-    startedAt: request?.startedAt ?? abandoned.startedAt,
-    durationMs: Math.max(0, lastAt - Date.parse(request?.startedAt ?? abandoned.startedAt)),
     actor: request?.actor ?? abandoned.actor,
-    previous: first ? { tag: first.previousTag, taskDefinitionArn: first.previousTaskDefinition } : null,
-    current:
-      first && status === "rolled_back"
-        ? { tag: first.previousTag, taskDefinitionArn: first.previousTaskDefinition }
-        : null,
-    snapshotId: snapshot ?? null,
+    startedAt,
+    durationMs: Math.max(0, lastAt - Date.parse(startedAt)),
+    status,
+    image,
+    snapshotId: snapshot,
+    releases: released,
+    // A verified rollback put the previous version back; otherwise what runs is not known.
+    current: status === "rolled_back" ? previousVersion(released[0]) : null,
     steps: [
       ...steps,
       ...[...open].map((name) => ({
@@ -188,7 +184,7 @@ export async function recoverAbandoned(
         detail: `by deployment ${ctx.request.deploymentId}: ${actions.join("; ") || "nothing to undo"}${failure === undefined ? "" : `; ${oneLine(failure)}`}`,
       },
     ],
-  };
+  });
   await ctx.ledger.append(record);
   await journal.append({
     event: "finish",

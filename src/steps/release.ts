@@ -106,18 +106,68 @@ async function revertOne(ctx: DeployContext, release: ServiceRelease): Promise<W
   return { service: svc, deploymentId, version: release.previousTag, desiredCount: release.desiredCount };
 }
 
-export const releaseStep: Step<DeployContext, void> = {
+/**
+ * The verified rollback of `releases`: every released service back on its recorded task
+ * definition (unless ECS already rolled back), then watched until that deployment COMPLETES and
+ * the gates pass on the previous version. Throws ROLLBACK_UNVERIFIED otherwise.
+ */
+async function rollBack(
+  ctx: DeployContext,
+  releases: readonly ServiceRelease[],
+  signal: AbortSignal,
+): Promise<void> {
+  const watched: Watched[] = [];
+  for (const release of releases) {
+    const w = await revertOne(ctx, release);
+    if (w) watched.push(w);
+  }
+  if (!watched.length) return;
+  const outputs = outputsOf(ctx);
+  const done = await watch(
+    ctx,
+    outputs,
+    watched,
+    {
+      name: "rollback",
+      untilPass: true,
+      durationMs: ctx.timing.rolloutTimeoutMs,
+      health: true,
+      alarmsFatal: false,
+    },
+    signal,
+  );
+  if (!done.ok) {
+    throw new StepError(
+      `rollback not verified: ${done.verdict.detail}${done.timedOut ? " (deadline reached)" : ""}`,
+      {
+        code: "ROLLBACK_UNVERIFIED",
+        hint: `a human is needed: gantry status --env ${ctx.request.env}`,
+      },
+    );
+  }
+  ctx.reporter.emit({
+    type: "info",
+    message: `rollback verified: ${watched.map((w) => `${w.service.serviceName}=${w.version}`).join(", ")} (${done.detail})`,
+  });
+}
+
+/**
+ * The release step. Its output is what it released (also kept in `ctx.facts.releases`, which the
+ * gates and the deploy's finish read); its undo rolls back exactly that output, verified.
+ */
+export const releaseStep: Step<DeployContext, readonly ServiceRelease[]> = {
   name: "release",
   async run(ctx) {
     try {
       await inBatches(outputsOf(ctx).services, (svc) => releaseOne(ctx, svc));
+      return ctx.facts.releases;
     } catch (err) {
       // Part of the release went out (e.g. UpdateService failed for one service of two): the
       // runner only undoes steps that succeeded, so this step rolls back what it started itself
       // (like the runner's undos, even after an abort). The deploy's finish verifies the result.
       // A registered revision counts: its UpdateService may have taken effect with the answer lost.
       if (ctx.facts.releases.some((r) => r.newTaskDefinition !== undefined)) {
-        await releaseStep.undo?.(ctx, undefined, new AbortController().signal).catch((undoErr: unknown) => {
+        await rollBack(ctx, ctx.facts.releases, new AbortController().signal).catch((undoErr: unknown) => {
           ctx.reporter.emit({
             type: "warn",
             message: `rollback of the partial release: ${oneLine(undoErr)}`,
@@ -127,39 +177,7 @@ export const releaseStep: Step<DeployContext, void> = {
       throw err;
     }
   },
-  async undo(ctx, _output, signal) {
-    const watched: Watched[] = [];
-    for (const release of ctx.facts.releases) {
-      const w = await revertOne(ctx, release);
-      if (w) watched.push(w);
-    }
-    if (!watched.length) return;
-    const outputs = outputsOf(ctx);
-    const done = await watch(
-      ctx,
-      outputs,
-      watched,
-      {
-        name: "rollback",
-        untilPass: true,
-        durationMs: ctx.timing.rolloutTimeoutMs,
-        health: true,
-        alarmsFatal: false,
-      },
-      signal,
-    );
-    if (!done.ok) {
-      throw new StepError(
-        `rollback not verified: ${done.verdict.detail}${done.timedOut ? " (deadline reached)" : ""}`,
-        {
-          code: "ROLLBACK_UNVERIFIED",
-          hint: `a human is needed: gantry status --env ${ctx.request.env}`,
-        },
-      );
-    }
-    ctx.reporter.emit({
-      type: "info",
-      message: `rollback verified: ${watched.map((w) => `${w.service.serviceName}=${w.version}`).join(", ")} (${done.detail})`,
-    });
+  undo(ctx, releases, signal) {
+    return rollBack(ctx, releases, signal);
   },
 };

@@ -8,7 +8,7 @@ import { evaluateSmoke, expandTemplate, type SmokeVerdict } from "../checks/smok
 import { poll } from "../checks/poll.ts";
 import type { HttpCheckConfig, SmokeConfig } from "../config/schema.ts";
 import { valueOf } from "../config/secrets.ts";
-import type { SmokeCheckRecord, SmokeRecord } from "../orchestrator/ledger.ts";
+import type { SmokeCheckRecord, SmokeRecord } from "./record.ts";
 import type { EnvironmentOutputs } from "../stacks/outputs.ts";
 import { commandText, maskerOf, runCommand } from "./command.ts";
 import { type DeployContext, StepError } from "./context.ts";

@@ -6,7 +6,7 @@
 import { poll } from "../checks/poll.ts";
 import type { SnapshotState } from "../aws/ports.ts";
 import type { Step } from "../orchestrator/runner.ts";
-import { checkpoint, type DeployContext, outputsOf, StepError } from "./context.ts";
+import { checkpoint, type DeployContext, type DeployRequest, outputsOf, StepError } from "./context.ts";
 
 /** Tag that marks gantry's pre-deploy snapshots (only these are ever pruned). */
 export const PRE_DEPLOY_TAG = "gantry:pre-deploy";
@@ -21,7 +21,9 @@ export function snapshotId(env: string, deploymentId: string): string {
 }
 
 /** Whether this deploy takes a snapshot (config, unless --skip-snapshot). */
-export function snapshotWanted(ctx: DeployContext): boolean {
+export function snapshotWanted(
+  ctx: Pick<DeployContext, "config"> & { readonly request: Pick<DeployRequest, "skipSnapshot"> },
+): boolean {
   return ctx.config.gantry.snapshot.enabled && !ctx.request.skipSnapshot;
 }
 

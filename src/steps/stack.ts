@@ -12,13 +12,13 @@ export const stackStep: Step<DeployContext, void> = {
         message: `stack ${ctx.stack.name}: applying the saved plan ${planFile}`,
       });
     }
-    const res = await ctx.stack.up(
-      (text) => {
-        for (const line of text.split("\n")) if (line.trim()) ctx.reporter.emit({ type: "engine", line });
+    const res = await ctx.stack.up({
+      onOutput: (line) => {
+        ctx.reporter.emit({ type: "engine", line });
       },
       signal,
-      planFile !== undefined ? { plan: planFile } : {},
-    );
+      plan: planFile,
+    });
     ctx.facts.outputs = res.outputs;
     const changed = Object.entries(res.changeSummary)
       .filter(([op]) => op !== "same")

@@ -3,15 +3,18 @@
  * src/checks (rollout of *this* deployment, its targets, the health URL and version, alarms).
  * Used by the gates step and, with the previous version, by the verified rollback.
  */
+import type { ServiceState } from "../aws/ports.ts";
 import {
   combine,
   evaluateAlarms,
   evaluateHealth,
   evaluateRollout,
   evaluateTargets,
+  explainFailedRollout,
   type Verdict,
 } from "../checks/gates.ts";
 import { poll } from "../checks/poll.ts";
+import { oneLine } from "../errors.ts";
 import type { EnvironmentOutputs, ServiceOutputs } from "../stacks/outputs.ts";
 import type { DeployContext } from "./context.ts";
 
@@ -48,20 +51,37 @@ export type WatchResult =
       readonly aborted: boolean;
     };
 
+/** One look at every watched service: the combined verdict, and one short line per service for progress. */
+interface Observation {
+  readonly verdict: Verdict;
+  /** `api: rollout IN_PROGRESS (1/2 running) · 0/2 new targets healthy`, one per service, then alarms. */
+  readonly lines: readonly string[];
+}
+
 async function observe(
   ctx: DeployContext,
   outputs: EnvironmentOutputs,
   watched: readonly Watched[],
   health: boolean,
   alarmsFatal: boolean,
-): Promise<Verdict> {
+): Promise<Observation> {
   const { ports, config } = ctx;
   const verdicts: Verdict[] = [];
+  const lines: string[] = [];
   for (const w of watched) {
+    const first = verdicts.length;
     const service = await ports.ecs.describeService(outputs.clusterName, w.service.serviceName);
     const rollout = evaluateRollout(service, w.deploymentId);
+    if (rollout.state === "fail") {
+      verdicts.push(
+        service && rollout.code === "ROLLOUT_FAILED"
+          ? await explained(ctx, outputs, w, service, rollout)
+          : rollout,
+      );
+      lines.push(serviceLine(w, verdicts.slice(first)));
+      break;
+    }
     verdicts.push(rollout);
-    if (rollout.state === "fail") break;
     const ips = await ports.ecs.deploymentTaskIps(outputs.clusterName, w.deploymentId);
     for (const tg of w.service.targetGroupArns) {
       verdicts.push(evaluateTargets(await ports.elb.targetHealth(tg), ips, w.desiredCount));
@@ -75,15 +95,40 @@ async function observe(
         ),
       );
     }
+    lines.push(serviceLine(w, verdicts.slice(first)));
   }
   const alarmNames = [...outputs.alarmNames, ...config.gantry.alarms];
   if (alarmNames.length) {
     const v = evaluateAlarms((await ports.alarms.states(alarmNames)).alarms, ctx.facts.baselineAlarms);
-    verdicts.push(
-      v.state === "fail" && !alarmsFatal ? { state: "wait", detail: `waiting for ${v.detail} to clear` } : v,
-    );
+    const alarms: Verdict =
+      v.state === "fail" && !alarmsFatal ? { state: "wait", detail: `waiting for ${v.detail} to clear` } : v;
+    verdicts.push(alarms);
+    lines.push(`alarms: ${alarms.detail}`);
   }
-  return combine(verdicts);
+  return { verdict: combine(verdicts), lines };
+}
+
+function serviceLine(w: Watched, verdicts: readonly Verdict[]): string {
+  return `${w.service.name}: ${verdicts.map((v) => v.detail).join(" · ")}`;
+}
+
+/**
+ * A FAILED rollout, with why its tasks stopped and the service's last events (read from the
+ * DescribeServices answer already in hand: one more ECS read, ListTasks + DescribeTasks, only once
+ * the rollout failed). Failing to read the stopped tasks never hides the failure itself.
+ */
+async function explained(
+  ctx: DeployContext,
+  outputs: EnvironmentOutputs,
+  w: Watched,
+  service: ServiceState,
+  rollout: Extract<Verdict, { state: "fail" }>,
+): Promise<Verdict> {
+  const stopped = await ctx.ports.ecs
+    .stoppedTaskReasons(outputs.clusterName, w.service.serviceName, w.deploymentId)
+    .catch((err: unknown) => [`unknown (${oneLine(err)})`]);
+  const since = service.deployments.find((d) => d.id === w.deploymentId)?.createdAt;
+  return { ...rollout, detail: explainFailedRollout(rollout.detail, stopped, service.events, since) };
 }
 
 /**
@@ -98,19 +143,27 @@ export async function watch(
   signal: AbortSignal,
 ): Promise<WatchResult> {
   let last = { state: "wait", detail: "not observed yet" } as Verdict;
+  // Progress: one short line per service, each shown again only when it changed.
+  const shown = new Map<string, string>();
   const out = await poll<Verdict>(
     async () => {
-      last = await observe(ctx, outputs, watched, phase.health || !phase.untilPass, phase.alarmsFatal);
+      const seen = await observe(ctx, outputs, watched, phase.health || !phase.untilPass, phase.alarmsFatal);
+      last = seen.verdict;
       if (last.state === "fail") return { done: true, value: last };
       if (phase.untilPass && last.state === "pass") return { done: true, value: last };
-      return { done: false, progress: `${phase.name}: ${last.detail}` };
+      return { done: false, progress: seen.lines.map((line) => `${phase.name}: ${line}`).join("\n") };
     },
     {
       deadline: Date.now() + phase.durationMs,
       intervalMs: ctx.timing.pollIntervalMs,
       signal,
-      onProgress: (message) => {
-        ctx.reporter.emit({ type: "progress", message });
+      onProgress: (progress) => {
+        for (const message of progress.split("\n")) {
+          const key = message.slice(0, message.indexOf(": ", phase.name.length + 2) + 1);
+          if (shown.get(key) === message) continue;
+          shown.set(key, message);
+          ctx.reporter.emit({ type: "progress", message });
+        }
       },
     },
   );

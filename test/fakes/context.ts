@@ -9,12 +9,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll } from "vitest";
 import type { z } from "zod";
-import {
-  type EnvironmentConfig,
-  type EnvironmentName,
-  gantryConfigSchema,
-  stackConfigSchema,
-} from "../../src/config/schema.ts";
+import type { EnvironmentName } from "../../src/config/environments.ts";
+import { type EnvironmentConfig, gantryConfigSchema, stackConfigSchema } from "../../src/config/schema.ts";
 import { Journal } from "../../src/orchestrator/journal.ts";
 import { Ledger } from "../../src/orchestrator/ledger.ts";
 import { DeployLock } from "../../src/orchestrator/lock.ts";

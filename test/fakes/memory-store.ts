@@ -1,7 +1,7 @@
-/** In-memory fake of our own StorePort with the same conditional-write semantics as S3. */
-import type { StoredObject, StorePort } from "../../src/aws/ports.ts";
+/** In-memory fake of the orchestrator's ObjectStore with the same conditional-write semantics as S3. */
+import type { ObjectStore, StoredObject, Written } from "../../src/orchestrator/store.ts";
 
-export class MemoryStore implements StorePort {
+export class MemoryStore implements ObjectStore {
   readonly objects = new Map<string, StoredObject>();
   private version = 0;
 
@@ -14,14 +14,14 @@ export class MemoryStore implements StorePort {
     return Promise.resolve(this.objects.get(key));
   }
 
-  putIfAbsent(key: string, body: string): Promise<{ etag: string } | "exists"> {
+  putIfAbsent(key: string, body: string): Promise<Written | "exists"> {
     if (this.objects.has(key)) return Promise.resolve("exists");
     const etag = this.next();
     this.objects.set(key, { body, etag });
     return Promise.resolve({ etag });
   }
 
-  putIfMatch(key: string, body: string, etag: string): Promise<{ etag: string } | "changed"> {
+  putIfMatch(key: string, body: string, etag: string): Promise<Written | "changed"> {
     if (this.objects.get(key)?.etag !== etag) return Promise.resolve("changed");
     const next = this.next();
     this.objects.set(key, { body, etag: next });

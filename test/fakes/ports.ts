@@ -23,6 +23,7 @@ import type {
   LogsPort,
   RdsPort,
   ResolvedImage,
+  ServiceEvent,
   ServiceState,
   SnapshotState,
   TargetHealthState,
@@ -31,7 +32,15 @@ import type {
 } from "../../src/aws/ports.ts";
 import { containerVersion, VERSION_ENV } from "../../src/aws/ecs.ts";
 import { AwsError, PulumiError } from "../../src/errors.ts";
-import type { PreviewResult, StackPort, UpOptions, UpResult } from "../../src/pulumi/stack.ts";
+import { engineLines } from "../../src/pulumi/output.ts";
+import type {
+  EngineRunOptions,
+  PreviewOptions,
+  PreviewResult,
+  StackPort,
+  UpOptions,
+  UpResult,
+} from "../../src/pulumi/port.ts";
 import type { EnvironmentOutputs } from "../../src/stacks/outputs.ts";
 
 const ACCOUNT = "111122223333";
@@ -277,6 +286,8 @@ interface FakeService {
   deployments: FakeDeployment[];
   lastCompleted: string | undefined;
   stopped: { deploymentId: string; reason: string }[];
+  /** Newest first, at most 100, as DescribeServices lists them. */
+  events: ServiceEvent[];
 }
 
 interface FakeTask {
@@ -377,6 +388,7 @@ export class FakeEcs implements EcsPort {
       deployments: [],
       lastCompleted: undefined,
       stopped: [],
+      events: [],
     };
     for (const tg of input.targetGroupArns) this.elb.addGroup(tg);
     this.services.set(input.serviceName, service);
@@ -430,6 +442,8 @@ export class FakeEcs implements EcsPort {
     for (const other of s.deployments.filter((x) => x !== d)) this.drop(s, other);
     s.deployments = [d];
     s.lastCompleted = d.taskDefinition;
+    this.note(s, `(deployment ${d.id}) deployment completed.`);
+    this.note(s, "has reached a steady state.");
   }
 
   /**
@@ -451,6 +465,7 @@ export class FakeEcs implements EcsPort {
       deploymentId: d.id,
       reason: "Task failed ELB health checks in (target-group app)",
     });
+    this.note(s, `(deployment ${d.id}) deployment failed: tasks failed to start.`);
     if (options.rollback && s.lastCompleted) {
       const previous = s.lastCompleted;
       const definition = this.definitions.get(previous);
@@ -461,7 +476,19 @@ export class FakeEcs implements EcsPort {
       );
       rb.rolloutStateReason = `ECS deployment circuit breaker: rolling back to the last completed deployment (${rb.id}).`;
       d.status = "ACTIVE";
+      this.note(s, `rolling back to deployment ${rb.id}.`);
     }
+  }
+
+  /** A task of a deployment (default: the PRIMARY one) stopped with `reason`, as ECS lists it. */
+  stopTaskOf(serviceName: string, reason: string, deploymentId?: string): void {
+    const s = this.must(serviceName);
+    s.stopped.push({ deploymentId: this.deployment(s, deploymentId).id, reason });
+  }
+
+  /** The service writes `message` to its event log, "(service <name>) " first, as ECS does. */
+  say(serviceName: string, message: string): void {
+    this.note(this.must(serviceName), message);
   }
 
   /** Targets of a deployment (default: the PRIMARY one) turn `state`. */
@@ -734,6 +761,11 @@ export class FakeEcs implements EcsPort {
     }
   }
 
+  private note(s: FakeService, message: string): void {
+    s.events.unshift({ createdAt: this.clock.now(), message: `(service ${s.serviceName}) ${message}` });
+    s.events.length = Math.min(s.events.length, 100);
+  }
+
   private drop(s: FakeService, d: FakeDeployment): void {
     for (const ip of d.ips) for (const tg of s.targetGroupArns) this.elb.deregister(tg, ip);
   }
@@ -756,6 +788,7 @@ export class FakeEcs implements EcsPort {
         failedTasks: d.failedTasks,
         createdAt: d.createdAt,
       })),
+      events: s.events.map((e) => ({ ...e })),
     };
   }
 }
@@ -972,7 +1005,7 @@ export class FakeStack implements StackPort {
   engineLines = ["Updating (sandbox):", "", "Resources:", "    12 unchanged"];
   /** When set, `up` fails with it. */
   upFailure: Error | undefined;
-  /** true: `up` runs until its signal aborts (then fails as Pulumi does on one SIGINT). */
+  /** true: `up` runs until its signal aborts (then fails as the adapter does: STACK_UP_CANCELLED). */
   upHangs = false;
   /** The signal each `up` received. */
   readonly upSignals: (AbortSignal | undefined)[] = [];
@@ -985,16 +1018,17 @@ export class FakeStack implements StackPort {
     this.current = deployed ? outputs : undefined;
   }
 
-  preview(onOutput?: (line: string) => void): Promise<PreviewResult> {
+  preview(options: PreviewOptions = {}): Promise<PreviewResult> {
     this.log.record("stack.preview", []);
-    onOutput?.(this.engineLines.join("\n"));
+    this.print(options);
     return Promise.resolve({ changeSummary: { ...this.changeSummary }, changes: [], diffText: "" });
   }
 
-  async up(onOutput?: (line: string) => void, signal?: AbortSignal, options?: UpOptions): Promise<UpResult> {
-    this.log.record("stack.up", [signal, options]);
+  async up(options: UpOptions = {}): Promise<UpResult> {
+    const { onOutput: _onOutput, signal, ...rest } = options;
+    this.log.record("stack.up", [signal, rest]);
     this.upSignals.push(signal);
-    onOutput?.(this.engineLines.join("\n"));
+    this.print(options);
     if (this.upHangs) {
       await new Promise<void>((resolve) => {
         if (signal?.aborted) resolve();
@@ -1002,8 +1036,9 @@ export class FakeStack implements StackPort {
           resolve();
         });
       });
-      throw new PulumiError(`pulumi up of stack ${this.name} failed: update canceled`, {
-        code: "STACK_UP_FAILED",
+      // What the adapter makes of an update its own signal stopped.
+      throw new PulumiError(`pulumi up of stack ${this.name} was cancelled: gantry was interrupted`, {
+        code: "STACK_UP_CANCELLED",
       });
     }
     if (this.upFailure !== undefined) throw this.upFailure;
@@ -1020,20 +1055,24 @@ export class FakeStack implements StackPort {
         );
   }
 
-  destroy(): Promise<void> {
+  destroy(options: EngineRunOptions = {}): Promise<void> {
     this.log.record("stack.destroy", []);
+    this.print(options);
     this.current = undefined;
-    return Promise.resolve();
-  }
-
-  refresh(): Promise<void> {
-    this.log.record("stack.refresh", []);
     return Promise.resolve();
   }
 
   cancel(): Promise<void> {
     this.log.record("stack.cancel", []);
     return Promise.resolve();
+  }
+
+  /** The engine's output, line by line as the adapter passes it on. */
+  private print(options: EngineRunOptions): void {
+    if (!options.onOutput) return;
+    const out = engineLines(options.onOutput);
+    out.write(this.engineLines.join("\n"));
+    out.end();
   }
 }
 

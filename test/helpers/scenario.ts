@@ -7,9 +7,9 @@ import { expect } from "vitest";
 import type { AwsClients } from "../../src/aws/clients.ts";
 import { containerVersion, EcsAdapter } from "../../src/aws/ecs.ts";
 import { S3Store } from "../../src/aws/store.ts";
-import type { DeploymentRecord } from "../../src/orchestrator/ledger.ts";
+import type { DeploymentRecord } from "../../src/steps/record.ts";
 import { DeployLock } from "../../src/orchestrator/lock.ts";
-import { SANDBOX_STATE_BUCKET } from "../../src/steps/wire.ts";
+import { SANDBOX_STATE_BUCKET } from "../../src/app/environment.ts";
 import type { CliRun } from "./cli.ts";
 
 /** The sandbox stack's cluster. */

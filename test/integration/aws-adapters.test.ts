@@ -144,6 +144,14 @@ describe("ECR and ECS adapters on the sandbox", () => {
     expect(await ecs.stoppedTaskReasons(fx.cluster, fx.serviceName, id)).toEqual([
       "Essential container in task exited (exit code 1)",
     ]);
+    // The service's events come with DescribeServices, newest first: the failure is the last one.
+    const events = (await ecs.describeService(fx.cluster, fx.serviceName))?.events ?? [];
+    expect(events[0]).toEqual({
+      createdAt: expect.any(Date) as Date,
+      message: `(service ${fx.serviceName}) (deployment ${id}) deployment failed: tasks failed to start.`,
+    });
+    const times = events.map((e) => e.createdAt?.getTime() ?? 0);
+    expect(times).toEqual([...times].sort((a, b) => b - a));
   });
 
   describe("one-off tasks", () => {

@@ -89,7 +89,8 @@ describe("gantry sandbox commands", () => {
     const res = await gantry("sandbox", "start");
     expect(res.code).toBe(0);
     expect(res.stdout).toContain("sandbox already running");
-    expect(res.stdout).toContain(`"pid": ${String(pid)}`);
+    // Read as a person reads it: the title, then the fields as YAML.
+    expect(res.stdout).toMatch(new RegExp(`^ {2}pid: ${String(pid)}$`, "m"));
   });
 
   it("GIVEN tags WHEN published THEN ECR lists them with distinct digests", async () => {

@@ -11,14 +11,15 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createAwsClients, type AwsClients } from "../../src/aws/clients.ts";
+import { AwsClientFactory } from "../../src/aws/factory.ts";
 import { EcsAdapter } from "../../src/aws/ecs.ts";
 import { PulumiError } from "../../src/errors.ts";
-import type { DeploymentRecord } from "../../src/orchestrator/ledger.ts";
+import type { DeploymentRecord } from "../../src/steps/record.ts";
 import { renderPreviewMarkdown } from "../../src/reporting/markdown.ts";
 import { SandboxControl } from "../../src/sandbox/control.ts";
 import { planDeploy } from "../../src/steps/plan.ts";
 import { previewDeploy } from "../../src/steps/preview.ts";
-import { wireEnvironment, type WiredEnvironment } from "../../src/steps/wire.ts";
+import { wireEnvironment, type WiredEnvironment } from "../../src/app/environment.ts";
 import { projectRoot } from "../../src/tools/paths.ts";
 import { type CliRun, runGantry } from "../helpers/cli.ts";
 import { DEFAULT_TOKEN, startGitHubApiServer } from "../helpers/github-api-server.ts";
@@ -32,6 +33,8 @@ describe("gantry preview and deploy --plan on the sandbox", () => {
   let configA: string;
   let configB: string;
   let aws: AwsClients;
+  /** The clients of the environments wired here, as src/main.ts builds them. */
+  const clients = new AwsClientFactory();
   const tag = `pv-${Math.random().toString(36).slice(2, 8)}`;
 
   function gantry(configDir: string, ...args: string[]): Promise<CliRun> {
@@ -43,9 +46,12 @@ describe("gantry preview and deploy --plan on the sandbox", () => {
 
   function wire(configDir: string): Promise<WiredEnvironment> {
     return wireEnvironment(
+      {
+        paths: runtimePaths({ GANTRY_SANDBOX_DIR: stateDir, GANTRY_CONFIG_DIR: configDir }),
+        reporter: quiet,
+        aws: clients,
+      },
       "sandbox",
-      runtimePaths({ GANTRY_SANDBOX_DIR: stateDir, GANTRY_CONFIG_DIR: configDir }),
-      quiet,
     );
   }
 
@@ -75,6 +81,7 @@ describe("gantry preview and deploy --plan on the sandbox", () => {
     // The suite shares one sandbox: leave no services behind for the next file.
     const destroyed = await gantry(configA, "stack", "destroy", "--env", "sandbox");
     aws.destroy();
+    clients.destroy();
     await rm(stateDir, { recursive: true, force: true });
     expect(destroyed.code, destroyed.stderr).toBe(0);
   }, 120_000);
@@ -147,41 +154,37 @@ describe("gantry preview and deploy --plan on the sandbox", () => {
 
   it("GIVEN the stack WHEN previewed through the Automation API with a changed config THEN the markdown names the property with its old and new value", async () => {
     const wired = await wire(configB);
-    try {
-      const request = {
-        env: "sandbox",
-        tag: undefined,
-        deploymentId: "preview",
-        actor: "preview-test",
-        host: os.hostname(),
-        pid: process.pid,
-        startedAt: new Date().toISOString(),
-        skipSnapshot: false,
-        skipMigrations: false,
-      };
-      const started = Date.now();
-      const preview = await previewDeploy(
-        { config: wired.config, ports: wired.ports, stack: wired.stack, request },
-        planDeploy({ config: wired.config, request: { ...request, tag: "" } }),
-      );
-      process.stderr.write(`[preview.test] sandbox preview took ${String(Date.now() - started)} ms\n`);
-      expect(preview.tag).toBe(tag);
-      expect(preview.tagSource).toBe("serving");
-      expect(preview.stack.changes).toEqual([
-        expect.objectContaining({
-          op: "update",
-          name: "gantry-sandbox-api",
-          properties: [{ path: "props.desiredCount", kind: "update", old: 2, new: 3 }],
-        }),
-      ]);
-      const md = renderPreviewMarkdown(preview);
-      expect(md).toContain("| **Infrastructure** | 0 to create · 1 to update · 0 to replace · 0 to delete |");
-      expect(md).toContain("<b>update</b> <code>gantry-sandbox-api</code>");
-      expect(md).toContain("~ props.desiredCount: 2 → 3");
-      expect(md).toContain(`| \`api\` | \`${tag}\``);
-    } finally {
-      wired.clients.destroy();
-    }
+    const request = {
+      env: "sandbox",
+      tag: undefined,
+      deploymentId: "preview",
+      actor: "preview-test",
+      host: os.hostname(),
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+      skipSnapshot: false,
+      skipMigrations: false,
+    };
+    const started = Date.now();
+    const preview = await previewDeploy(
+      { config: wired.config, ports: wired.ports, stack: wired.stack, request },
+      planDeploy({ config: wired.config, request: { ...request, tag: "" } }),
+    );
+    process.stderr.write(`[preview.test] sandbox preview took ${String(Date.now() - started)} ms\n`);
+    expect(preview.tag).toBe(tag);
+    expect(preview.tagSource).toBe("serving");
+    expect(preview.stack.changes).toEqual([
+      expect.objectContaining({
+        op: "update",
+        name: "gantry-sandbox-api",
+        properties: [{ path: "props.desiredCount", kind: "update", old: 2, new: 3 }],
+      }),
+    ]);
+    const md = renderPreviewMarkdown(preview);
+    expect(md).toContain("| **Infrastructure** | 0 to create · 1 to update · 0 to replace · 0 to delete |");
+    expect(md).toContain("<b>update</b> <code>gantry-sandbox-api</code>");
+    expect(md).toContain("~ props.desiredCount: 2 → 3");
+    expect(md).toContain(`| \`api\` | \`${tag}\``);
   });
 
   it("GIVEN a plan saved with one config WHEN the config changed before deploy --plan THEN refused with PLAN_MISMATCH and a hint, nothing changed", async () => {
@@ -192,22 +195,18 @@ describe("gantry preview and deploy --plan on the sandbox", () => {
 
     // The Automation API adapter classifies the engine's refusal.
     const wired = await wire(configA);
-    try {
-      const refused = await wired.stack.up(undefined, undefined, { plan: planFile }).then(
-        () => undefined,
-        (err: unknown) => err,
-      );
-      expect(refused).toBeInstanceOf(PulumiError);
-      expect(refused).toMatchObject({ code: "PLAN_MISMATCH", source: "user" });
-      expect((refused as PulumiError).message).toMatch(
-        /no longer matches stack sandbox.*properties changed: platform:services/,
-      );
-      expect((refused as PulumiError).hint).toBe(
-        `re-run gantry preview --env sandbox --save-plan ${planFile}, review it, and deploy with the new plan`,
-      );
-    } finally {
-      wired.clients.destroy();
-    }
+    const refused = await wired.stack.up({ plan: planFile }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(refused).toBeInstanceOf(PulumiError);
+    expect(refused).toMatchObject({ code: "PLAN_MISMATCH", source: "user" });
+    expect((refused as PulumiError).message).toMatch(
+      /no longer matches stack sandbox.*properties changed: platform:services/,
+    );
+    expect((refused as PulumiError).hint).toBe(
+      `re-run gantry preview --env sandbox --save-plan ${planFile}, review it, and deploy with the new plan`,
+    );
 
     // And the CLI: exit 1 (nothing changed), the reason and the hint on stderr.
     const dry = await gantry(
@@ -251,12 +250,8 @@ describe("gantry preview and deploy --plan on the sandbox", () => {
     // Nothing changed: ECS as before, and the stack still matches the committed config exactly.
     expect(await apiDesiredCount()).toBe(2);
     const check = await wire(configA);
-    try {
-      const after = await check.stack.preview();
-      expect(after.changes.filter((c) => c.op !== "same")).toEqual([]);
-    } finally {
-      check.clients.destroy();
-    }
+    const after = await check.stack.preview();
+    expect(after.changes.filter((c) => c.op !== "same")).toEqual([]);
   });
   it("GIVEN a pull request run in GitHub Actions WHEN gantry preview --comment runs twice THEN one sticky comment with the diff, and the job summary has it", async () => {
     const github = await startGitHubApiServer();

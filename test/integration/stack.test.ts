@@ -15,7 +15,8 @@ import { createAwsClients, type AwsClients } from "../../src/aws/clients.ts";
 import { SandboxControl } from "../../src/sandbox/control.ts";
 import type { ReportEvent, Reporter } from "../../src/reporting/reporter.ts";
 import { environmentOutputsSchema, type EnvironmentOutputs } from "../../src/stacks/outputs.ts";
-import { openEnvironment, type EnvironmentPaths } from "../../src/steps/environment.ts";
+import { openEnvironment } from "../../src/app/environment.ts";
+import type { EnvironmentPaths } from "../../src/config/runtime.ts";
 import { projectRoot, toolsDir } from "../../src/tools/paths.ts";
 
 const endpoint = inject("sandboxEndpoint");
@@ -58,7 +59,7 @@ describe("sandbox stack via the Automation API", () => {
   });
 
   it("GIVEN a new stack WHEN previewed THEN the engine plans every resource as a create with a diff", async () => {
-    const { stack, sandbox } = await openEnvironment("sandbox", paths, new Collect());
+    const { stack, sandbox } = await openEnvironment({ paths, reporter: new Collect() }, "sandbox");
     expect(sandbox?.endpoint).toBe(endpoint);
     const preview = await stack.preview();
     // network, cluster, repository, log group, 2 alarms, db, 2 × (target group, task def, service), migration task def
@@ -83,7 +84,7 @@ describe("sandbox stack via the Automation API", () => {
   });
 
   it("GIVEN the preview WHEN up runs THEN outputs satisfy EnvironmentOutputs and AWS shows the resources", async () => {
-    const { stack } = await openEnvironment("sandbox", paths, new Collect());
+    const { stack } = await openEnvironment({ paths, reporter: new Collect() }, "sandbox");
     const res = await stack.up();
     outputs = res.outputs;
     expect(environmentOutputsSchema.safeParse(outputs).success).toBe(true);
@@ -115,7 +116,7 @@ describe("sandbox stack via the Automation API", () => {
   });
 
   it("GIVEN an up-to-date stack WHEN outputs and preview are read THEN they match and nothing changes", async () => {
-    const { stack } = await openEnvironment("sandbox", paths, new Collect());
+    const { stack } = await openEnvironment({ paths, reporter: new Collect() }, "sandbox");
     expect(await stack.outputs()).toEqual(outputs);
     const preview = await stack.preview();
     expect(preview.changes.filter((c) => c.op !== "same")).toEqual([]);
@@ -125,7 +126,7 @@ describe("sandbox stack via the Automation API", () => {
     const file = path.join(projectDir, "Pulumi.sandbox.yaml");
     const text = await readFile(file, "utf8");
     await writeFile(file, text.replace(/(- name: web\n\s+containerPort: 3000\n\s+desiredCount:) 1/, "$1 3"));
-    const { stack } = await openEnvironment("sandbox", paths, new Collect());
+    const { stack } = await openEnvironment({ paths, reporter: new Collect() }, "sandbox");
     const preview = await stack.preview();
     const updates = preview.changes.filter((c) => c.op === "update");
     expect(updates.map((c) => c.urn.split("::").at(-1))).toEqual(["gantry-sandbox-web"]);
@@ -145,7 +146,7 @@ describe("sandbox stack via the Automation API", () => {
     await expect(
       aws.ecs.send(new DescribeServicesCommand({ cluster: outputs.clusterName, services: ["api"] })),
     ).rejects.toThrow(/ClusterNotFound|not found/i);
-    const { stack } = await openEnvironment("sandbox", paths, new Collect());
+    const { stack } = await openEnvironment({ paths, reporter: new Collect() }, "sandbox");
     const preview = await stack.preview();
     expect(preview.changes.filter((c) => c.op === "update")).toHaveLength(14);
     expect(preview.changes.find((c) => c.type.endsWith(":cluster"))?.diffs).toEqual(["epoch"]);
@@ -158,7 +159,7 @@ describe("sandbox stack via the Automation API", () => {
   });
 
   it("GIVEN the stack WHEN destroyed THEN the emulated cluster is gone", async () => {
-    const { stack } = await openEnvironment("sandbox", paths, new Collect());
+    const { stack } = await openEnvironment({ paths, reporter: new Collect() }, "sandbox");
     await stack.destroy();
     const clusters = await aws.ecs.send(new DescribeClustersCommand({ clusters: [outputs.clusterName] }));
     const active = (clusters.clusters ?? []).filter((c) => c.status === "ACTIVE");

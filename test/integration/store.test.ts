@@ -1,6 +1,7 @@
 /**
- * The S3 adapter of StorePort against the sandbox's S3 (moto, real HTTP, real SDK): conditional
- * writes, listing order, error classification, and the deploy lock racing over real S3.
+ * The S3 adapter of the orchestrator's ObjectStore against the sandbox's S3 (moto, real HTTP, real
+ * SDK): conditional writes, listing order, error classification, and the deploy lock racing over
+ * real S3.
  */
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

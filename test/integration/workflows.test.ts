@@ -5,7 +5,7 @@
  * another for rollbacks, the ROLLBACK confirmation, prod behind the "production" environment, gantry's
  * GitHub deployments in the job's environment); and their inline scripts do what they
  * say, run with bash against a stand-in `npm` that plays gantry's JSON output.
- * The linters are pinned, built once and cached under .tools/ (src/tools/linters.ts).
+ * The linters are pinned, built once and cached under .tools/ (test/helpers/linters.ts).
  */
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -23,7 +23,7 @@ import {
   runActionlint,
   runZizmor,
   workflowFiles,
-} from "../../src/tools/linters.ts";
+} from "../helpers/linters.ts";
 import { projectRoot, toolsDir } from "../../src/tools/paths.ts";
 
 interface Step {

@@ -13,7 +13,7 @@ import { createAwsClients, type AwsClients } from "../../src/aws/clients.ts";
 import { EcsAdapter } from "../../src/aws/ecs.ts";
 import { S3Store } from "../../src/aws/store.ts";
 import { DeployLock } from "../../src/orchestrator/lock.ts";
-import type { DeploymentRecord } from "../../src/orchestrator/ledger.ts";
+import type { DeploymentRecord } from "../../src/steps/record.ts";
 import { SandboxControl } from "../../src/sandbox/control.ts";
 import { projectRoot } from "../../src/tools/paths.ts";
 import { type CliRun, cliEnvironment, runGantry } from "../helpers/cli.ts";
@@ -22,7 +22,7 @@ import {
   expectServing as expectServingOn,
   expectUnlocked as expectUnlockedOn,
 } from "../helpers/scenario.ts";
-import { SANDBOX_STATE_BUCKET } from "../../src/steps/wire.ts";
+import { SANDBOX_STATE_BUCKET } from "../../src/app/environment.ts";
 
 const endpoint = inject("sandboxEndpoint");
 let stateDir: string;
@@ -106,6 +106,28 @@ describe("gantry deploy on the sandbox", () => {
       [v2, "succeeded"],
       [v1, "succeeded"],
     ]);
+
+    // Without --json, as a person reads it: aligned tables, no JSON.
+    const table = await gantry("history", "--env", "sandbox", "--limit", "2");
+    expect(table.code, table.stderr).toBe(0);
+    const [header, ...rows] = table.stdout.trimEnd().split("\n");
+    expect(header).toMatch(/^STARTED +TAG +STATUS +DURATION +ACTOR +DIGEST +ID$/);
+    expect(rows.map((r) => r.split(/ {2,}/).slice(1, 3))).toEqual([
+      [v2, "succeeded"],
+      [v1, "succeeded"],
+    ]);
+    // Aligned: every status starts under the STATUS header.
+    expect(rows.map((r) => r.indexOf(" succeeded ") + 1)).toEqual(
+      [1, 1].map(() => header?.indexOf("STATUS")),
+    );
+    const status = await gantry("status", "--env", "sandbox");
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).not.toContain("{");
+    expect(status.stdout).toMatch(
+      new RegExp(`^api +${v2.replace(/\./g, "\\.")} +sha256:[0-9a-f]{12} +PRIMARY COMPLETED +HTTP 200$`, "m"),
+    );
+    expect(status.stdout).toMatch(new RegExp(`^last deploy: ${v2.replace(/\./g, "\\.")} succeeded at `, "m"));
+    expect(status.stdout).toMatch(/^lock: free$/m);
   });
 
   it.each([
@@ -252,7 +274,15 @@ describe("gantry deploy on the sandbox", () => {
     const code = await exited;
     expect(code, stderr).toBe(130);
     expect(stderr).toContain("SIGINT: stopping cleanly");
-    const record = JSON.parse(stdout.slice(stdout.indexOf("{"))) as DeploymentRecord;
+    // The summary a person reads, then the record the ledger keeps.
+    expect(stdout).toMatch(/^deploy \S+ to sandbox: aborted in .+ — interrupted; cancelled cleanly$/m);
+    const record = (
+      JSON.parse(
+        (await gantry("history", "--env", "sandbox", "--limit", "1", "--json")).stdout,
+      ) as DeploymentRecord[]
+    )[0];
+    expect(record?.id).toBe(stdout.match(/^ {2}id +(\S+) by scenario$/m)?.[1]);
+    if (!record) throw new Error("no record in the ledger");
     expect(record.status).toBe("aborted");
     expect(record.steps.filter((s) => s.name === "release").map((s) => s.status)).toEqual([
       "succeeded",

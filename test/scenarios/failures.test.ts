@@ -21,9 +21,10 @@ import { createAwsClients, type AwsClients } from "../../src/aws/clients.ts";
 import { EcsAdapter } from "../../src/aws/ecs.ts";
 import { S3Store } from "../../src/aws/store.ts";
 import type { JournalEntry } from "../../src/orchestrator/journal.ts";
-import { type DeploymentRecord, Ledger } from "../../src/orchestrator/ledger.ts";
+import { Ledger } from "../../src/orchestrator/ledger.ts";
 import { SandboxControl } from "../../src/sandbox/control.ts";
-import { SANDBOX_STATE_BUCKET } from "../../src/steps/wire.ts";
+import type { DeploymentRecord } from "../../src/steps/record.ts";
+import { SANDBOX_STATE_BUCKET } from "../../src/app/environment.ts";
 import { projectRoot } from "../../src/tools/paths.ts";
 import { type CliRun, cliEnvironment, runGantry } from "../helpers/cli.ts";
 import {
@@ -268,7 +269,15 @@ describe("gantry deploy failure modes and recovery on the sandbox", () => {
         const code = await run.exited;
         const { stdout, stderr } = run.output();
         expect(code, stderr).toBe(130);
-        const record = JSON.parse(stdout.slice(stdout.indexOf("{"))) as DeploymentRecord;
+        // The summary a person reads, then the record the ledger keeps.
+        expect(stdout).toMatch(/^deploy \S+ to sandbox: aborted in .+ — interrupted; cancelled cleanly$/m);
+        const record = (
+          JSON.parse(
+            (await gantry("history", "--env", "sandbox", "--limit", "1", "--json")).stdout,
+          ) as DeploymentRecord[]
+        )[0];
+        if (!record) throw new Error("no record in the ledger");
+        expect(stdout).toContain(`  id       ${record.id} by `);
         expect(record.status).toBe("aborted");
         expect(record.steps.find((s) => s.name === step)?.status).toBe("failed");
         expect(record.steps.map((s) => s.name)).not.toContain("release");

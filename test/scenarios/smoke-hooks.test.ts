@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { stringify } from "yaml";
 import { createAwsClients, type AwsClients } from "../../src/aws/clients.ts";
 import { EcsAdapter } from "../../src/aws/ecs.ts";
-import type { DeploymentRecord } from "../../src/orchestrator/ledger.ts";
+import type { DeploymentRecord } from "../../src/steps/record.ts";
 import { SandboxControl } from "../../src/sandbox/control.ts";
 import { type CliRun, runGantry } from "../helpers/cli.ts";
 import {
@@ -352,7 +352,15 @@ describe("smoke gate and hooks on the sandbox", () => {
     expect(run.stderr).toContain("smoke | smoke raw ***");
     expect(run.stderr).toContain("postDeploy | post b64 ***");
     expect(run.stderr).toMatch(/postDeploy \| \{"label":"post","token":"\*\*\*"\}/);
-    const record = JSON.parse(run.stdout.slice(run.stdout.indexOf("{"))) as DeploymentRecord;
+    // The summary a person reads, then the record the ledger keeps.
+    expect(run.stdout).toMatch(/^deploy \S+ to sandbox: succeeded in .+ — deployed and verified healthy$/m);
+    const record = (
+      JSON.parse(
+        (await gantry("history", "--env", "sandbox", "--limit", "1", "--json")).stdout,
+      ) as DeploymentRecord[]
+    )[0];
+    if (!record) throw new Error("no record in the ledger");
+    expect(run.stdout).toContain(`  id       ${record.id} by smoke-scenario`);
     expect(record.smoke?.checks.map((c) => [c.name, c.status])).toEqual([
       ["api health", "passed"],
       ["authenticated", "passed"],

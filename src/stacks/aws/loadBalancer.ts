@@ -119,7 +119,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
             listenerArn: https.arn,
             priority: 100 + i,
             actions: [{ type: "forward", targetGroupArn: group.arn }],
-            conditions: [{ pathPattern: { values: svc.pathPatterns } }],
+            conditions: [{ pathPattern: { values: [...svc.pathPatterns] } }],
           },
           parent,
         ),

@@ -6,6 +6,8 @@ import {
   evaluateHealth,
   evaluateRollout,
   evaluateTargets,
+  explainFailedRollout,
+  FAILED_ROLLOUT_LIMITS,
 } from "../../../src/checks/gates.ts";
 
 const dep = (over: Partial<DeploymentState>): DeploymentState => ({
@@ -27,6 +29,7 @@ const svc = (...deployments: DeploymentState[]): ServiceState => ({
   taskDefinition: deployments[0]?.taskDefinition ?? "td:1",
   desiredCount: 2,
   deployments,
+  events: [],
 });
 
 describe("evaluateRollout", () => {
@@ -64,6 +67,63 @@ describe("evaluateRollout", () => {
 
   it("GIVEN no service WHEN evaluated THEN SERVICE_GONE", () => {
     expect(evaluateRollout(undefined, "x")).toMatchObject({ state: "fail", code: "SERVICE_GONE" });
+  });
+});
+
+describe("explainFailedRollout", () => {
+  const at = (minute: number): Date => new Date(Date.UTC(2026, 10, 22, 10, minute));
+  const REASON = "ECS deployment circuit breaker: tasks failed to start.";
+
+  it("GIVEN stopped tasks and service events WHEN explained THEN one line: the reason, the distinct stop reasons and the last two events since the deployment, oldest first", () => {
+    const line = explainFailedRollout(
+      REASON,
+      [
+        "Essential container in task exited (exit code 1)",
+        "Essential container in task exited (exit code 1)",
+      ],
+      [
+        { createdAt: at(9), message: "(service api) rolling back to deployment ecs-svc/1." },
+        {
+          createdAt: at(8),
+          message: "(service api) (deployment ecs-svc/2) deployment failed: tasks failed to start.",
+        },
+        { createdAt: at(7), message: "(service api) has started 2 tasks: (task a) (task b)." },
+        { createdAt: at(1), message: "(service api) has reached a steady state." },
+      ],
+      at(5),
+    );
+
+    expect(line).toBe(
+      `${REASON} — stopped tasks: Essential container in task exited (exit code 1) — last events: ` +
+        "(service api) (deployment ecs-svc/2) deployment failed: tasks failed to start. | (service api) rolling back to deployment ecs-svc/1.",
+    );
+  });
+
+  it("GIVEN only events from before the deployment and no stopped task WHEN explained THEN the reason alone", () => {
+    expect(
+      explainFailedRollout(
+        REASON,
+        [],
+        [{ createdAt: at(1), message: "(service api) has reached a steady state." }],
+        at(5),
+      ),
+    ).toBe(REASON);
+  });
+
+  it("GIVEN many long, multi-line stop reasons and events WHEN explained THEN at most 3 reasons and 2 events, each cut, on one bounded line", () => {
+    const long = (n: number): string => `reason ${String(n)}\n${"x".repeat(300)}`;
+    const line = explainFailedRollout(
+      `${REASON}\n${"y".repeat(400)}`,
+      [1, 2, 3, 4, 5].map(long),
+      [1, 2, 3].map((n) => ({ createdAt: undefined, message: `event ${String(n)} ${"z".repeat(300)}` })),
+    );
+
+    expect(line).not.toMatch(/\n/);
+    expect(line.length).toBeLessThanOrEqual(FAILED_ROLLOUT_LIMITS.total);
+    expect(line).toMatch(
+      /^ECS deployment circuit breaker: tasks failed to start\. y+… — stopped tasks: reason 1 x+… \| reason 2 x+… \| reason 3 x+… \(\+2 more\) — last events: event 2 z+… \| event 1 z/,
+    );
+    expect(line).not.toMatch(/reason 4|event 3/);
   });
 });
 

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "nod
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { commentPlan } from "../../../src/cli/preview.ts";
+import { commentPlan } from "../../../src/app/preview.ts";
 import type { ActionsContext } from "../../../src/github/context.ts";
 import { projectRoot } from "../../../src/tools/paths.ts";
 

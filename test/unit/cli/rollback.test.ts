@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { pickTarget } from "../../../src/cli/rollback.ts";
+import { pickTarget } from "../../../src/app/rollback.ts";
 import { UsageError } from "../../../src/errors.ts";
-import type { DeploymentRecord } from "../../../src/orchestrator/ledger.ts";
+import type { DeploymentRecord } from "../../../src/steps/record.ts";
 
 const r = (id: string, tag: string, status: DeploymentRecord["status"]): DeploymentRecord => ({
   id,

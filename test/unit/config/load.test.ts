@@ -2,8 +2,8 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadEnvironmentConfig, parseEnvironmentName, validateConfig } from "../../../src/config/load.ts";
-import { ENVIRONMENTS } from "../../../src/config/schema.ts";
+import { ENVIRONMENTS, parseEnvironmentName } from "../../../src/config/environments.ts";
+import { loadEnvironmentConfig, validateConfig } from "../../../src/config/load.ts";
 import { parseTag } from "../../../src/config/tag.ts";
 import { ConfigError, UsageError } from "../../../src/errors.ts";
 import { projectRoot } from "../../../src/tools/paths.ts";
@@ -15,6 +15,57 @@ describe.each(ENVIRONMENTS)("Pulumi.%s.yaml in the repository", (env) => {
     expect(config.region).toBe("us-east-1");
     expect(config.stack.services.map((s) => s.name)).toEqual(["api", "web"]);
     expect(Object.isFrozen(config)).toBe(true);
+  });
+});
+
+describe("the loaded config is deeply frozen", () => {
+  /** Paths of every object or array in `value` that is not frozen. */
+  const unfrozen = (value: unknown, at = "config"): string[] =>
+    typeof value !== "object" || value === null
+      ? []
+      : [
+          ...(Object.isFrozen(value) ? [] : [at]),
+          ...Object.entries(value).flatMap(([k, v]) => unfrozen(v, `${at}.${k}`)),
+        ];
+
+  it("GIVEN the committed prod file WHEN loaded THEN every object and array in it is frozen, down to the leaves", async () => {
+    const config = await loadEnvironmentConfig(projectRoot, "prod");
+
+    expect(unfrozen(config)).toEqual([]);
+    // The walk saw nested values: services, their path patterns, the gantry namespace's commands.
+    expect(config.stack.services.length).toBeGreaterThan(0);
+  });
+
+  it("GIVEN a loaded config WHEN a step writes into it at any depth THEN the write throws and the value stays", async () => {
+    const config = await loadEnvironmentConfig(projectRoot, "prod");
+    const service = config.stack.services[0] as { desiredCount: number };
+    const before = service.desiredCount;
+    const writes: [string, () => void][] = [
+      ["a service's field", () => (service.desiredCount = before + 1)],
+      ["the services list", () => (config.stack.services as unknown[]).push({ name: "extra" })],
+      ["a gantry setting", () => ((config.gantry.snapshot as { retention: number }).retention = 0)],
+      ["the gantry alarms", () => (config.gantry.alarms as string[]).push("extra-alarm")],
+      [
+        "the Pulumi config",
+        () => ((config.pulumiConfig as Record<string, string>)["aws:region"] = "eu-west-1"),
+      ],
+      ["a new top-level key", () => ((config as unknown as Record<string, unknown>).extra = 1)],
+    ];
+
+    for (const [what, write] of writes) expect(write, what).toThrow(TypeError);
+    expect(service.desiredCount).toBe(before);
+    expect(config.pulumiConfig["aws:region"]).toBe("us-east-1");
+  });
+
+  it("GIVEN a config validated from a document WHEN its migration command is changed THEN it throws", () => {
+    const config = validateConfig("dev", "Pulumi.dev.yaml", {
+      "aws:region": "us-east-1",
+      "platform:services": [{ name: "api" }],
+      "gantry:migration": { command: ["npm", "run", "migrate"] },
+    });
+
+    expect(() => ((config.gantry.migration.command as string[])[0] = "rm")).toThrow(TypeError);
+    expect(config.gantry.migration.command).toEqual(["npm", "run", "migrate"]);
   });
 });
 

@@ -1,11 +1,18 @@
-/** Deploy results, previews and an Actions environment for the notification and preview tests. */
+/**
+ * Deploy results, previews and an Actions environment for the notification and preview tests, and
+ * the remote hosts driven the way src/main.ts builds them and src/app/release.ts feeds them.
+ */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { GantryError } from "../../../src/errors.ts";
-import type { DeploymentRecord } from "../../../src/orchestrator/ledger.ts";
-import type { PropertyChange, ResourceChange } from "../../../src/pulumi/stack.ts";
-import type { ReportEvent, Reporter } from "../../../src/reporting/reporter.ts";
+import type { DeploymentRecord } from "../../../src/steps/record.ts";
+import type { PropertyChange, ResourceChange } from "../../../src/pulumi/port.ts";
+import { hostSettings } from "../../../src/config/hosts.ts";
+import { describeError, environmentUrl, runEnd, type RunStart } from "../../../src/reporting/events.ts";
+import { loadRemoteHosts } from "../../../src/reporting/hosts.ts";
+import { SecretMasker } from "../../../src/reporting/mask.ts";
+import { fanOut, type ReportEvent, type Reporter } from "../../../src/reporting/reporter.ts";
 import type { EnvironmentOutputs } from "../../../src/stacks/outputs.ts";
 import type { DeployResult } from "../../../src/steps/deploy.ts";
 import type { DeployPreview } from "../../../src/steps/preview.ts";
@@ -136,6 +143,48 @@ export function collectingReporter(): Reporter & { events: ReportEvent[]; warnin
 }
 
 export const RUN_URL = "https://github.com/acme/shop/actions/runs/42";
+
+/** Options of {@link remoteHosts}. */
+export interface RemoteHostsOptions {
+  /** Where the hosts' warnings and notes go. */
+  readonly log: Reporter;
+  /** Default: an empty masker. */
+  readonly masker?: SecretMasker;
+  /** Default: stderr, as in production. */
+  readonly annotate?: (line: string) => void;
+  readonly network?: { readonly timeoutMs?: number; readonly retries?: number };
+}
+
+/**
+ * The remote hosts the process environment `env` turns on (src/config/hosts.ts), built as src/main.ts
+ * builds them and fanned out, with the run events of a deploy as src/app/release.ts emits them.
+ */
+export async function remoteHosts(env: NodeJS.ProcessEnv, options: RemoteHostsOptions) {
+  const masker = options.masker ?? new SecretMasker();
+  const hosts = (await loadRemoteHosts(hostSettings(env)))({
+    log: options.log,
+    redact: (text) => masker.redact(text),
+    ...(options.annotate ? { annotate: options.annotate } : {}),
+    ...(options.network ? { network: options.network } : {}),
+  });
+  const reporter = fanOut(hosts);
+  return {
+    hosts,
+    reporter,
+    async started(run: RunStart): Promise<void> {
+      reporter.emit({ type: "run-start", ...run });
+      await reporter.flush?.();
+    },
+    async finished(result: DeployResult, outputs?: EnvironmentOutputs): Promise<void> {
+      reporter.emit({ type: "run-end", ...runEnd(result, environmentUrl(outputs)) });
+      await reporter.flush?.();
+    },
+    async crashed(err: unknown): Promise<void> {
+      reporter.emit({ type: "run-crash", error: describeError(err) });
+      await reporter.flush?.();
+    },
+  };
+}
 
 const PREVIEW_DIGEST = `sha256:${"ab12".repeat(16)}`;
 

@@ -1,12 +1,12 @@
 /**
- * What `gantry preview` does with a finished preview (src/cli/preview.ts publishPreview): the
+ * What `gantry preview` does with a finished preview (src/app/preview.ts publishPreview): the
  * markdown on stdout (or the --json result) and in the job summary first, the sticky PR comment
  * last, so a GitHub failure cannot lose the preview; and every value redacted before it is
  * escaped, so a secret holding markdown/HTML characters is masked in every place it lands.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { commentPlan, publishPreview } from "../../../src/cli/preview.ts";
-import { actionsContext } from "../../../src/github/context.ts";
+import { actionsContext } from "../../../src/config/hosts.ts";
+import { commentPlan, publishPreview } from "../../../src/app/preview.ts";
 import { GitHubError } from "../../../src/github/errors.ts";
 import { escapeHtml, escapeMarkdown } from "../../../src/reporting/markdown.ts";
 import { SecretMasker } from "../../../src/reporting/mask.ts";

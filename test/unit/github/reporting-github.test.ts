@@ -1,13 +1,13 @@
 /**
- * The GitHub Actions host of deploys and rollbacks, end to end through deployNotifier: deployment
- * and statuses against the OpenAPI-validating fake GitHub API, the job summary, the step outputs
- * and the annotations in temp files / a captured stream.
+ * The GitHub Actions host of deploys and rollbacks, end to end through the run events as
+ * src/main.ts composes the hosts: deployment and statuses against the OpenAPI-validating fake
+ * GitHub API, the job summary, the step outputs and the annotations in temp files / a captured
+ * stream.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { SecretMasker } from "../../../src/reporting/mask.ts";
-import { deployNotifier, type DeployNotice } from "../../../src/reporting/notify.ts";
-import { environmentUrl, renderDeploySummary } from "../../../src/reporting/github.ts";
-import { formatDuration } from "../../../src/reporting/reporter.ts";
+import { environmentUrl, runEnd, type RunStart } from "../../../src/reporting/events.ts";
+import { renderDeploySummary } from "../../../src/reporting/github.ts";
+import { formatDuration } from "../../../src/reporting/human.ts";
 import {
   DEFAULT_TOKEN,
   startGitHubApiServer,
@@ -18,6 +18,7 @@ import {
   collectingReporter,
   DIGEST,
   OUTPUTS,
+  remoteHosts,
   rolledBack,
   RUN_URL,
   SHA,
@@ -26,7 +27,7 @@ import {
 
 let server: GitHubApiServer;
 const runs: { cleanup: () => void }[] = [];
-const notice: Omit<DeployNotice, "runUrl"> = {
+const notice: RunStart = {
   kind: "deploy",
   env: "prod",
   tag: "v1.2.3",
@@ -51,14 +52,12 @@ async function start(extra: NodeJS.ProcessEnv = {}, overrides: Partial<typeof no
   const reporter = collectingReporter();
   const annotations: string[] = [];
   const before = server.deployments("acme", "shop").length;
-  const notifier = await deployNotifier({
-    notice: { ...notice, ...overrides },
-    reporter,
-    masker: new SecretMasker(),
-    env: run.env,
+  const notifier = await remoteHosts(run.env, {
+    log: reporter,
     annotate: (line) => annotations.push(line),
     network: { retries: 0, timeoutMs: 2000 },
   });
+  await notifier.started({ ...notice, ...overrides });
   const deployment = () => server.deployments("acme", "shop")[before];
   return { run, reporter, annotations, notifier, deployment };
 }
@@ -88,7 +87,7 @@ describe("GitHub Actions host", () => {
       { state: "in_progress", description: "deploy of v1.2.3 started by alice", log_url: RUN_URL },
     ]);
 
-    await notifier.finished(succeeded(), { outputs: OUTPUTS });
+    await notifier.finished(succeeded(), OUTPUTS);
 
     expect(deployment()?.statuses[1]).toEqual({
       state: "success",
@@ -124,13 +123,13 @@ describe("GitHub Actions host", () => {
       production_environment: true,
       transient_environment: false,
     });
-    await notifier.finished(succeeded(), { outputs: OUTPUTS });
+    await notifier.finished(succeeded(), OUTPUTS);
     expect(deployment()?.statuses.map((s) => s.state)).toEqual(["in_progress", "success"]);
   });
 
   it("GIVEN a deploy that is rolled back WHEN it finishes THEN failure status, the error in the summary and an ::error annotation with the hint", async () => {
     const { run, annotations, notifier, deployment } = await start();
-    await notifier.finished(rolledBack(), { outputs: OUTPUTS });
+    await notifier.finished(rolledBack(), OUTPUTS);
 
     expect(deployment()?.statuses.map((s) => s.state)).toEqual(["in_progress", "failure"]);
     expect(deployment()?.statuses[1]?.description).toBe("v1.2.3 failed; rolled back to v1.1.0 and verified");
@@ -162,7 +161,7 @@ describe("GitHub Actions host", () => {
     });
   });
 
-  it("GIVEN the deploy throws WHEN crashed is called THEN an error status, an annotation and a summary line", async () => {
+  it("GIVEN the deploy throws WHEN it crashes THEN an error status, an annotation and a summary line", async () => {
     const { run, annotations, notifier, deployment } = await start();
     await notifier.crashed(new Error("ECS port exploded"));
     expect(deployment()?.statuses.map((s) => s.state)).toEqual(["in_progress", "error"]);
@@ -201,6 +200,28 @@ describe("GitHub Actions host", () => {
     expect(run.summary()).toContain("rolled_back");
   });
 
+  it("GIVEN the annotation sink fails WHEN a failed deploy ends THEN a warning, and the outputs and the final status are still written", async () => {
+    const run = actionsRun(server.url, { GITHUB_TOKEN: DEFAULT_TOKEN });
+    runs.push(run);
+    const reporter = collectingReporter();
+    const before = server.deployments("acme", "shop").length;
+    const notifier = await remoteHosts(run.env, {
+      log: reporter,
+      annotate: () => {
+        throw new Error("stderr is closed");
+      },
+      network: { retries: 0, timeoutMs: 2000 },
+    });
+    await notifier.started(notice);
+    await notifier.finished(rolledBack(), OUTPUTS);
+    expect(reporter.warnings()).toEqual(["GitHub annotation failed: stderr is closed"]);
+    expect(outputsOf(run.output()).status).toBe("rolled_back");
+    expect(server.deployments("acme", "shop")[before]?.statuses.map((s) => s.state)).toEqual([
+      "in_progress",
+      "failure",
+    ]);
+  });
+
   it("GIVEN no GITHUB_TOKEN WHEN the deploy runs THEN no API call, but summary and outputs are written", async () => {
     const requests = server.requests.length;
     const { run, reporter, notifier } = await start({ GITHUB_TOKEN: "" });
@@ -212,19 +233,18 @@ describe("GitHub Actions host", () => {
     expect(JSON.stringify(reporter.events[0])).toContain("set GITHUB_TOKEN");
   });
 
-  it("GIVEN neither Actions nor Slack WHEN a deploy runs THEN the notifier does nothing at all", async () => {
+  it("GIVEN neither Actions nor Slack WHEN a deploy runs THEN no remote host is on and nothing happens at all", async () => {
     const reporter = collectingReporter();
     const annotations: string[] = [];
     const requests = server.requests.length;
-    const notifier = await deployNotifier({
-      notice,
-      reporter,
-      masker: new SecretMasker(),
-      env: { GITHUB_TOKEN: DEFAULT_TOKEN, GITHUB_API_URL: server.url },
-      annotate: (l) => annotations.push(l),
-    });
+    const notifier = await remoteHosts(
+      { GITHUB_TOKEN: DEFAULT_TOKEN, GITHUB_API_URL: server.url },
+      { log: reporter, annotate: (l) => annotations.push(l) },
+    );
+    await notifier.started(notice);
     await notifier.finished(rolledBack());
     await notifier.crashed(new Error("x"));
+    expect(notifier.hosts).toEqual([]);
     expect([reporter.events, annotations, server.requests.length - requests]).toEqual([[], [], 0]);
   });
 });
@@ -232,7 +252,7 @@ describe("GitHub Actions host", () => {
 describe("summary rendering", () => {
   it("GIVEN step details with markdown and HTML THEN the table is not broken and nothing renders as HTML or markdown", () => {
     const result = rolledBack("a | b <script>x</script>\nsecond line **bold** [l](u) `c` @team");
-    const md = renderDeploySummary({ ...notice, runUrl: undefined }, result, undefined);
+    const md = renderDeploySummary(notice, runEnd(result));
     const gates = md.split("\n").find((l) => l.startsWith("| gates"));
     expect(gates).toBe(
       "| gates | ❌ failed | 30.0 s | a \\| b &lt;script&gt;x&lt;/script&gt; second line \\*\\*bold\\*\\* \\[l\\](u) \\`c\\` \\@team |",
@@ -242,11 +262,7 @@ describe("summary rendering", () => {
   it("GIVEN a tag with a backtick and a pipe THEN its code spans hold it literally, in the table and in the heading", () => {
     const base = succeeded();
     const tag = "v1`|x";
-    const md = renderDeploySummary(
-      { ...notice, tag, runUrl: undefined },
-      { ...base, record: { ...base.record, tag } },
-      undefined,
-    );
+    const md = renderDeploySummary({ ...notice, tag }, runEnd({ ...base, record: { ...base.record, tag } }));
     expect(md).toContain("## ✅ gantry deploy of ``v1`|x`` to `prod`: succeeded");
     expect(md).toContain("| tag | ``v1`\\|x`` |");
   });

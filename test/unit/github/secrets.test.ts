@@ -9,12 +9,12 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { GantryError } from "../../../src/errors.ts";
-import { maskingReporter, SecretMasker } from "../../../src/reporting/mask.ts";
-import { deployNotifier, registerTokenSecrets } from "../../../src/reporting/notify.ts";
+import { hostSettings } from "../../../src/config/hosts.ts";
+import { maskingReporter, registerTokenSecrets, SecretMasker } from "../../../src/reporting/mask.ts";
 import { TerminalReporter } from "../../../src/reporting/reporter.ts";
 import type { DeployResult } from "../../../src/steps/deploy.ts";
 import { ACTIONS_BOT, startGitHubApiServer, type GitHubApiServer } from "../../helpers/github-api-server.ts";
-import { actionsRun, OUTPUTS, rolledBack } from "./fixtures.ts";
+import { actionsRun, OUTPUTS, remoteHosts, rolledBack } from "./fixtures.ts";
 
 const TOKEN = "ghs_CanaryT0ken_6f1e2d3c4b5a69788796a5b4";
 const HOOK_SECRET = "CanaryHookSecret_Zq8Xw2Lp9Rt4";
@@ -73,7 +73,7 @@ describe("canary secrets in deploy notifications", () => {
     });
     try {
       const masker = new SecretMasker();
-      registerTokenSecrets(masker, run.env);
+      registerTokenSecrets(masker, hostSettings(run.env));
       const reporterOut: string[] = [];
       const reporter = maskingReporter(
         new TerminalReporter({
@@ -85,18 +85,17 @@ describe("canary secrets in deploy notifications", () => {
         }),
         masker,
       );
-      const notifier = await deployNotifier({
-        notice: {
-          kind: "deploy",
-          env: "prod",
-          tag: "v1.2.3",
-          deploymentId: "20261122T101500Z-3f9a1c",
-          actor: "alice",
-        },
-        reporter,
+      const notifier = await remoteHosts(run.env, {
+        log: reporter,
         masker,
-        env: run.env,
         network: { retries: 0, timeoutMs: 2000 },
+      });
+      await notifier.started({
+        kind: "deploy",
+        env: "prod",
+        tag: "v1.2.3",
+        deploymentId: "20261122T101500Z-3f9a1c",
+        actor: "alice",
       });
       const leak = [
         `token ${TOKEN}`,
@@ -113,7 +112,7 @@ describe("canary secrets in deploy notifications", () => {
           hint: `curl -H 'Authorization: token ${TOKEN}' ${hookUrl}`,
         }),
       };
-      await notifier.finished(result, { outputs: OUTPUTS });
+      await notifier.finished(result, OUTPUTS);
       await notifier.crashed(new Error(`crash with ${TOKEN} and ${hookUrl}`));
 
       const githubBodies = github.requests.map((r) => JSON.stringify(r.body ?? null));
@@ -153,10 +152,13 @@ describe("canary secrets in deploy notifications", () => {
 describe("registerTokenSecrets", () => {
   it("GIVEN GITHUB_TOKEN and a webhook URL in the environment WHEN registered THEN the token, the URL and its path alone are masked", () => {
     const masker = new SecretMasker();
-    registerTokenSecrets(masker, {
-      GITHUB_TOKEN: TOKEN,
-      GANTRY_SLACK_WEBHOOK_URL: ` https://hooks.slack.com/services/T01/B02/${HOOK_SECRET} `,
-    });
+    registerTokenSecrets(
+      masker,
+      hostSettings({
+        GITHUB_TOKEN: TOKEN,
+        GANTRY_SLACK_WEBHOOK_URL: ` https://hooks.slack.com/services/T01/B02/${HOOK_SECRET} `,
+      }),
+    );
     expect(
       masker.redact(
         `t=${TOKEN} u=https://hooks.slack.com/services/T01/B02/${HOOK_SECRET} p=/services/T01/B02/${HOOK_SECRET}`,
@@ -166,7 +168,7 @@ describe("registerTokenSecrets", () => {
 
   it("GIVEN neither WHEN registered THEN nothing is masked", () => {
     const masker = new SecretMasker();
-    registerTokenSecrets(masker, { GANTRY_SLACK_WEBHOOK_URL: "  " });
+    registerTokenSecrets(masker, hostSettings({ GANTRY_SLACK_WEBHOOK_URL: "  " }));
     expect(masker.size).toBe(0);
   });
 });

@@ -1,11 +1,9 @@
-/** The Slack incoming-webhook notifier against a local 127.0.0.1 webhook. */
+/** The Slack host (incoming webhook) against a local 127.0.0.1 webhook. */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { SecretMasker } from "../../../src/reporting/mask.ts";
-import { deployNotifier } from "../../../src/reporting/notify.ts";
 import { postSlackMessage, slackEscape, SlackError } from "../../../src/reporting/slack.ts";
-import { collectingReporter, rolledBack, succeeded } from "./fixtures.ts";
+import { collectingReporter, remoteHosts, rolledBack, succeeded } from "./fixtures.ts";
 
 interface Hit {
   readonly path: string;
@@ -58,19 +56,14 @@ async function start(
   env: NodeJS.ProcessEnv = { GANTRY_SLACK_WEBHOOK_URL: hook() },
 ) {
   const reporter = collectingReporter();
-  const notifier = await deployNotifier({
-    notice: {
-      kind,
-      env: "prod",
-      tag: kind === "deploy" ? "v1.2.3" : "v1.1.0",
-      deploymentId: "20261122T101500Z-3f9a1c",
-      actor: "alice",
-      ...(kind === "rollback" ? { reason: "the succeeded deployment before v1.2.3" } : {}),
-    },
-    reporter,
-    masker: new SecretMasker(),
-    env,
-    network: { retries: 0, timeoutMs: 2000 },
+  const notifier = await remoteHosts(env, { log: reporter, network: { retries: 0, timeoutMs: 2000 } });
+  await notifier.started({
+    kind,
+    env: "prod",
+    tag: kind === "deploy" ? "v1.2.3" : "v1.1.0",
+    deploymentId: "20261122T101500Z-3f9a1c",
+    actor: "alice",
+    ...(kind === "rollback" ? { reason: "the succeeded deployment before v1.2.3" } : {}),
   });
   return { reporter, notifier };
 }

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { DeployLock, type LockClock, type LockHolder } from "../../../src/orchestrator/lock.ts";
-import { Ledger, ledgerKey, type DeploymentRecord } from "../../../src/orchestrator/ledger.ts";
 import { MemoryStore } from "../../fakes/memory-store.ts";
 
 function clock(at = Date.parse("2026-11-22T10:00:00Z"), alive: number[] = []): LockClock & { t: number } {
@@ -114,40 +113,5 @@ describe("DeployLock", () => {
     if (!forced.acquired) throw new Error("not acquired");
     expect(await lock.release(forced.lock)).toBe(true);
     expect(await lock.holder()).toBeUndefined();
-  });
-});
-
-describe("Ledger", () => {
-  const record = (id: string, startedAt: string): DeploymentRecord => ({
-    id,
-    env: "prod",
-    tag: "v1",
-    imageDigest: "sha256:00",
-    status: "succeeded",
-    startedAt,
-    durationMs: 1,
-    actor: "ana",
-    previous: null,
-    current: null,
-    snapshotId: null,
-    steps: [],
-  });
-
-  it("GIVEN three records WHEN listed THEN newest first, limited", async () => {
-    const ledger = new Ledger(new MemoryStore());
-    await ledger.append(record("a", "2026-11-20T10:00:00Z"));
-    await ledger.append(record("c", "2026-11-22T10:00:00Z"));
-    await ledger.append(record("b", "2026-11-21T10:00:00Z"));
-    expect((await ledger.list("prod", 2)).map((r) => r.id)).toEqual(["c", "b"]);
-    expect(await ledger.list("dev", 10)).toEqual([]);
-  });
-
-  it("GIVEN the same record twice WHEN appended THEN stored once", async () => {
-    const store = new MemoryStore();
-    const ledger = new Ledger(store);
-    await ledger.append(record("a", "2026-11-20T10:00:00Z"));
-    await ledger.append(record("a", "2026-11-20T10:00:00Z"));
-    expect(store.objects.size).toBe(1);
-    expect(ledgerKey("prod", "2026-11-20T10:00:00Z", "a")).toMatch(/^ledger\/prod\/\d{13}-a\.json$/);
   });
 });

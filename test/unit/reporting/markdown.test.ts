@@ -8,7 +8,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { COMMENT_MAX_CHARS, STICKY_MARKER_MAX_CHARS } from "../../../src/github/comments.ts";
-import { SECRET_VALUE, UNKNOWN_VALUE } from "../../../src/pulumi/stack.ts";
+import { SECRET_VALUE, UNKNOWN_VALUE } from "../../../src/pulumi/diff.ts";
 import {
   escapeHtml,
   escapeMarkdown,

@@ -38,7 +38,8 @@ describe("TtyReporter (live step list)", () => {
     expect(text).toContain("app:v1 → sha256:abc");
     // The spinner showed the step and its latest progress while it ran.
     expect(text).toMatch(/preflight \d+s — resolving app:v1/);
-    expect(t.stdout()).toBe('deploy rolled_back\n{\n  "status": "rolled_back"\n}\n');
+    // A result without a view of its own reads as its title and its data as YAML.
+    expect(t.stdout()).toBe("deploy rolled_back\n  status: rolled_back\n");
   });
 
   it("GIVEN no animation WHEN steps run THEN plain lines still say every outcome", () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { AwsError, PulumiError } from "../../../src/errors.ts";
+import { AwsError, EXIT, PulumiError } from "../../../src/errors.ts";
 import { DeployLock } from "../../../src/orchestrator/lock.ts";
-import type { DeploymentRecord } from "../../../src/orchestrator/ledger.ts";
+import type { DeploymentRecord } from "../../../src/steps/record.ts";
 import type { DeployResult } from "../../../src/steps/deploy.ts";
-import { DEPLOY_EXIT, runDeploy } from "../../../src/steps/deploy.ts";
+import { runDeploy } from "../../../src/steps/deploy.ts";
 import { planDeploy, type PlannedStep } from "../../../src/steps/plan.ts";
 import { releaseStep } from "../../../src/steps/release.ts";
 import type { ReportEvent } from "../../../src/reporting/reporter.ts";
@@ -75,7 +75,7 @@ describe("runDeploy", () => {
 
     const res = await deploy(ctx);
 
-    expect(res.exitCode).toBe(DEPLOY_EXIT.succeeded);
+    expect(res.exitCode).toBe(EXIT.ok);
     expect(runningEverywhere(ctx)).toBe("v2.0.0");
     expect(res.record).toMatchObject({
       id: "20261122T100000Z-a1b2c3",
@@ -153,7 +153,7 @@ describe("runDeploy", () => {
 
       const res = await deploy(ctx);
 
-      expect(res.exitCode).toBe(DEPLOY_EXIT.failedUnchanged);
+      expect(res.exitCode).toBe(EXIT.failed);
       expect(res.error).toMatchObject({ code });
       expect(res.record).toMatchObject({ status: "failed", previous: null, current: null });
       expect(res.record.steps.find((s) => s.status === "failed")?.name).toBe(failed);
@@ -192,7 +192,7 @@ describe("runDeploy", () => {
 
       const res = await deploy(ctx);
 
-      expect(res.exitCode).toBe(DEPLOY_EXIT.rolledBack);
+      expect(res.exitCode).toBe(EXIT.rolledBack);
       expect(res.record.status).toBe("rolled_back");
       expect(runningEverywhere(ctx)).toBe("v1.0.0");
       expect(ctx.ports.ecs.peek("gantry-sandbox-web")?.taskDefinition).toBe(
@@ -227,7 +227,7 @@ describe("runDeploy", () => {
 
     expect(ctx.fake.log.argsOf("ecs.updateService").map((a) => a[1])).toContain("gantry-sandbox-web");
     expect(runningEverywhere(ctx)).toBe("v1.0.0");
-    expect(res.exitCode).toBe(DEPLOY_EXIT.rolledBack);
+    expect(res.exitCode).toBe(EXIT.rolledBack);
     expect(res.record.status).toBe("rolled_back");
   });
 
@@ -238,7 +238,7 @@ describe("runDeploy", () => {
 
     const res = await deploy(ctx);
 
-    expect(res.exitCode).toBe(DEPLOY_EXIT.rollbackUnverified);
+    expect(res.exitCode).toBe(EXIT.rollbackUnverified);
     expect(res.record.status).toBe("failed");
     expect(stepsOf(res)).toContain("release:undo_failed");
     expect(res.record.steps.find((s) => s.status === "undo_failed")?.detail).toMatch(
@@ -268,7 +268,7 @@ describe("runDeploy", () => {
       plan: [...planDeploy(ctx), meanwhile],
     });
 
-    expect(res.exitCode).toBe(DEPLOY_EXIT.rollbackUnverified);
+    expect(res.exitCode).toBe(EXIT.rollbackUnverified);
     expect(res.record.status).toBe("failed");
     expect(runningEverywhere(ctx)).toBe("mixed");
     expect(ctx.reporter.messages("warn")).toContain("the gates passed but ECS no longer runs the release");
@@ -295,7 +295,7 @@ describe("runDeploy", () => {
 
     const res = await deploy(ctx);
 
-    expect(res.exitCode).toBe(DEPLOY_EXIT.locked);
+    expect(res.exitCode).toBe(EXIT.locked);
     expect(res.record.status).toBe("failed");
     expect(res.error).toMatchObject({ code: "LOCKED" });
     expect(ctx.fake.log.names()).toEqual([]);
@@ -320,7 +320,7 @@ describe("runDeploy", () => {
 
     const res = await deploy(ctx, controller.signal);
 
-    expect(res.exitCode).toBe(DEPLOY_EXIT.interrupted);
+    expect(res.exitCode).toBe(EXIT.interrupted);
     expect(res.record.status).toBe("aborted");
     expect(runningEverywhere(ctx)).toBe("v1.0.0");
     expect(stepsOf(res).slice(-2)).toEqual(["gates:failed", "release:undone"]);
@@ -339,7 +339,7 @@ describe("runDeploy", () => {
 
     const res = await deploy(ctx, controller.signal);
 
-    expect(res.exitCode).toBe(DEPLOY_EXIT.interrupted);
+    expect(res.exitCode).toBe(EXIT.interrupted);
     expect(res.record.status).toBe("aborted");
     expect(ctx.fake.log.count("ecs.stopTask")).toBe(1);
     expect(ctx.fake.log.count("ecs.updateService")).toBe(0);
@@ -355,7 +355,7 @@ describe("runDeploy", () => {
 
     const res = await deploy(ctx, controller.signal);
 
-    expect(res.exitCode).toBe(DEPLOY_EXIT.interrupted);
+    expect(res.exitCode).toBe(EXIT.interrupted);
     expect(res.record.status).toBe("aborted");
     expect(ctx.fake.log.names()).toEqual([]);
     expect(ctx.store.objects.has(LOCK_KEY)).toBe(false);
@@ -372,7 +372,7 @@ describe("runDeploy", () => {
     const res = await deploy(ctx, controller.signal);
 
     expect(stepsOf(res)).toContain("release:undo_failed");
-    expect(res.exitCode).toBe(DEPLOY_EXIT.rollbackUnverified);
+    expect(res.exitCode).toBe(EXIT.rollbackUnverified);
     expect(res.record.status).toBe("failed");
   });
 
@@ -384,7 +384,7 @@ describe("runDeploy", () => {
     const lockLeft = ctx.store.objects.has(LOCK_KEY);
     store.deliver();
 
-    expect(res.exitCode).toBe(DEPLOY_EXIT.succeeded);
+    expect(res.exitCode).toBe(EXIT.ok);
     expect(store.renewals).toBeGreaterThan(0);
     expect(lockLeft).toBe(false);
   });
@@ -434,7 +434,7 @@ describe("runDeploy's finish", () => {
     });
 
     expect(stepsOf(res).at(-2)).toBe("gates:succeeded");
-    expect(res.exitCode).toBe(DEPLOY_EXIT.rollbackUnverified);
+    expect(res.exitCode).toBe(EXIT.rollbackUnverified);
     expect(res.record.status).toBe("failed");
     expect(ctx.reporter.messages("warn")).toContain(
       "could not verify the final state: describe ECS service: connect ETIMEDOUT",
@@ -450,7 +450,7 @@ describe("runDeploy's finish", () => {
     const res = await deploy(ctx);
 
     expect(store.refused).toBe(1);
-    expect(res.exitCode).toBe(DEPLOY_EXIT.succeeded);
+    expect(res.exitCode).toBe(EXIT.ok);
     expect(res.record.status).toBe("succeeded");
     expect(
       ctx.reporter.messages("warn").filter((m) => m.startsWith("could not journal the finish: ")),
@@ -490,7 +490,7 @@ describe("runDeploy's finish", () => {
         );
       }
       expect(runningEverywhere(ctx)).toBe("v1.0.0");
-      expect(res.exitCode).toBe(DEPLOY_EXIT.rolledBack);
+      expect(res.exitCode).toBe(EXIT.rolledBack);
       expect(res.record.status).toBe("rolled_back");
       expect(res.error).toMatchObject({ code: "AWS_NetworkingError" });
     });
@@ -521,7 +521,7 @@ describe("runDeploy's finish", () => {
     const res = await deploy(ctx);
 
     expect(res.error).toMatchObject({ code: "RECOVERY_FAILED" });
-    expect(res.exitCode).toBe(DEPLOY_EXIT.rollbackUnverified);
+    expect(res.exitCode).toBe(EXIT.rollbackUnverified);
     expect(res.record.status).toBe("failed");
     expect(stepsOf(res)).toEqual(["preflight:failed"]);
     expect(ctx.fake.log.count("ecs.registerTaskDefinition")).toBe(registered);
@@ -538,7 +538,7 @@ describe("runDeploy's finish", () => {
 
     const res = await deploy(ctx);
 
-    expect(res.exitCode).toBe(DEPLOY_EXIT.succeeded);
+    expect(res.exitCode).toBe(EXIT.ok);
     expect(store.moments).toEqual(["ledger", "unlock"]);
     expect(ctx.store.objects.has(LOCK_KEY)).toBe(false);
   });
@@ -554,7 +554,7 @@ describe("runDeploy's finish", () => {
 
     const res = await deploy(ctx);
 
-    expect(res.exitCode).toBe(DEPLOY_EXIT.failedUnchanged);
+    expect(res.exitCode).toBe(EXIT.failed);
     expect(res.record.hooks?.map((h) => [h.name, h.status])).toEqual([["onFailure", "succeeded"]]);
     expect(store.moments).toEqual(["onFailure hook (lock held)", "ledger", "unlock"]);
   });

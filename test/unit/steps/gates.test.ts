@@ -55,9 +55,19 @@ describe("gates step", () => {
     expect(ctx.reporter.messages("info").at(-1)).toMatch(
       /^gates passed: rollout COMPLETED .*2\/2 new targets healthy.*http:\/\/127\.0\.0\.1:9\/web\/health 200, version=v2\.0\.0.*1 alarms OK$/,
     );
-    expect(ctx.reporter.messages("progress")).toContainEqual(
-      expect.stringMatching(/^rollout: rollout IN_PROGRESS/),
-    );
+    // Progress: one short line per service (each shown again only when it changes), then alarms.
+    const progress = ctx.reporter.messages("progress");
+    for (const service of ["api", "web"]) {
+      expect(progress).toContainEqual(
+        expect.stringMatching(new RegExp(`^rollout: ${service}: rollout IN_PROGRESS`)),
+      );
+    }
+    expect(
+      progress.every(
+        (line) => !line.includes("\n") && (line.match(/rollout (IN_PROGRESS|COMPLETED)/g) ?? []).length <= 1,
+      ),
+    ).toBe(true);
+    expect(new Set(progress).size).toBe(progress.length);
     // health is checked in the bake window only, once the rollout completed
     expect(ctx.fake.log.argsOf("http.get").map((a) => a[0])).toEqual([
       "http://127.0.0.1:9/web/health",
@@ -151,6 +161,50 @@ describe("gates step", () => {
         "the release is rolled back automatically; see gantry status",
       );
     });
+  });
+
+  it("GIVEN a rollout the circuit breaker fails, its tasks stopped for two reasons WHEN the gates run THEN the failure names ECS's reason, why the tasks stopped and the service's last events, on one line", async () => {
+    const ctx = await releasedContext();
+    const { ecs } = ctx.ports;
+    ecs.say("gantry-sandbox-web", "has started 2 tasks: (task a) (task b).");
+    ecs.stopTaskOf("gantry-sandbox-web", "Essential container in task exited (exit code 1)");
+    ecs.fail("gantry-sandbox-web", "ECS deployment circuit breaker: tasks failed to start.", {
+      rollback: true,
+    });
+    const failed = webDeployment(ctx);
+    const rollback = ecs.peek("gantry-sandbox-web")?.deployments[0]?.id ?? "";
+
+    const err = await gatesStep.run(ctx, signal).catch((e: unknown) => e);
+
+    expect(err).toMatchObject({
+      code: "ROLLOUT_FAILED",
+      message:
+        "gate failed: ECS deployment circuit breaker: tasks failed to start." +
+        " — stopped tasks: Essential container in task exited (exit code 1) | Task failed ELB health checks in (target-group app)" +
+        ` — last events: (service gantry-sandbox-web) (deployment ${failed}) deployment failed: tasks failed to start.` +
+        ` | (service gantry-sandbox-web) rolling back to deployment ${rollback}.`,
+    });
+    // One more ECS read, once the rollout failed, for the service that failed.
+    expect(ctx.fake.log.argsOf("ecs.stoppedTaskReasons")).toEqual([
+      ["gantry-sandbox", "gantry-sandbox-web", failed],
+    ]);
+  });
+
+  it("GIVEN a FAILED rollout whose stopped tasks cannot be read WHEN the gates run THEN they still fail with ROLLOUT_FAILED, the stop reasons unknown", async () => {
+    const ctx = await releasedContext();
+    vi.spyOn(ctx.ports.ecs, "stoppedTaskReasons").mockRejectedValue(
+      new AwsError("ListTasks failed: Rate exceeded", { code: "AWS_ThrottlingException" }),
+    );
+    ctx.ports.ecs.fail("gantry-sandbox-web", "ECS deployment circuit breaker: tasks failed to start.", {
+      rollback: false,
+    });
+
+    const err = await gatesStep.run(ctx, signal).catch((e: unknown) => e);
+
+    expect(err).toMatchObject({ name: "StepError", code: "ROLLOUT_FAILED" });
+    expect((err as Error).message).toMatch(
+      /^gate failed: ECS deployment circuit breaker: tasks failed to start\. — stopped tasks: unknown \(ListTasks failed: Rate exceeded\) — last events: .*deployment failed: tasks failed to start\.$/,
+    );
   });
 
   it("GIVEN an alarm that goes off during the bake window WHEN the gates run THEN they fail with ALARM", async () => {

@@ -6,7 +6,8 @@
 import { describe, expect, it } from "vitest";
 import type { z } from "zod";
 import type { gantryConfigSchema } from "../../../src/config/schema.ts";
-import { DEPLOY_EXIT, runDeploy } from "../../../src/steps/deploy.ts";
+import { EXIT } from "../../../src/errors.ts";
+import { runDeploy } from "../../../src/steps/deploy.ts";
 import { planHooks } from "../../../src/steps/hooks.ts";
 import { planDeploy } from "../../../src/steps/plan.ts";
 import { type FakeContextOverrides, fakeDeployContext } from "../../fakes/context.ts";
@@ -43,7 +44,7 @@ describe("hooks in a deploy", () => {
     const { ctx, result } = await deploy({
       hooks: { preDeploy: printing(), postDeploy: printing(), onRollback: printing(), onFailure: printing() },
     });
-    expect(result.exitCode, String(result.error)).toBe(DEPLOY_EXIT.succeeded);
+    expect(result.exitCode, String(result.error)).toBe(EXIT.ok);
     expect(result.record.steps.map((s) => s.name)).toEqual([
       "preflight",
       "preDeploy",
@@ -74,7 +75,7 @@ describe("hooks in a deploy", () => {
 
   it("GIVEN a preDeploy hook that fails WHEN deployed THEN exit 1, nothing changed, the lock is free, and onFailure runs with status failed", async () => {
     const { ctx, result } = await deploy({ hooks: { preDeploy: printing(4), onFailure: printing() } });
-    expect(result.exitCode).toBe(DEPLOY_EXIT.failedUnchanged);
+    expect(result.exitCode).toBe(EXIT.failed);
     expect(result.record.status).toBe("failed");
     expect(result.record.steps.map((s) => [s.name, s.status])).toEqual([
       ["preflight", "succeeded"],
@@ -96,7 +97,7 @@ describe("hooks in a deploy", () => {
     const { ctx, result } = await deploy({
       hooks: { postDeploy: { ...printing(2), onError: "warn" }, onFailure: printing() },
     });
-    expect(result.exitCode).toBe(DEPLOY_EXIT.succeeded);
+    expect(result.exitCode).toBe(EXIT.ok);
     expect(result.record.status).toBe("succeeded");
     expect(result.record.current?.tag).toBe("v2.0.0");
     expect(result.record.hooks?.map((h) => [h.name, h.status])).toEqual([["postDeploy", "warned"]]);
@@ -111,7 +112,7 @@ describe("hooks in a deploy", () => {
     const { result } = await deploy({
       hooks: { postDeploy: printing(1), onRollback: printing(), onFailure: printing() },
     });
-    expect(result.exitCode).toBe(DEPLOY_EXIT.rolledBack);
+    expect(result.exitCode).toBe(EXIT.rolledBack);
     expect(result.record.status).toBe("rolled_back");
     expect(result.record.current?.tag).toBe("v1.0.0");
     expect(result.record.steps.find((s) => s.name === "postDeploy")?.detail).toMatch(
@@ -129,7 +130,7 @@ describe("hooks in a deploy", () => {
 
   it("GIVEN an onFailure hook that itself fails THEN it is only reported: the exit code stays that of the deploy", async () => {
     const { ctx, result } = await deploy({ hooks: { preDeploy: printing(1), onFailure: printing(9) } });
-    expect(result.exitCode).toBe(DEPLOY_EXIT.failedUnchanged);
+    expect(result.exitCode).toBe(EXIT.failed);
     expect(ctx.reporter.messages("warn")).toContainEqual(
       expect.stringMatching(/^hook onFailure ".*" exited with code 9/),
     );
@@ -139,7 +140,7 @@ describe("hooks in a deploy", () => {
 describe("the smoke gate in a deploy", () => {
   it("GIVEN a smoke command that exits 1 WHEN deployed THEN the gates fail, exit 3, rolled back, and the record keeps the smoke output", async () => {
     const { result } = await deploy({ smoke: { command: { command: "echo 'checkout: FAIL'; exit 1" } } });
-    expect(result.exitCode).toBe(DEPLOY_EXIT.rolledBack);
+    expect(result.exitCode).toBe(EXIT.rolledBack);
     expect(result.record.steps.find((s) => s.name === "gates")).toMatchObject({
       status: "failed",
       detail: expect.stringMatching(
@@ -156,7 +157,7 @@ describe("the smoke gate in a deploy", () => {
     const { result } = await deploy({
       smoke: { checks: [{ name: "web", path: "/web/health", expectJson: { version: "${tag}" } }] },
     });
-    expect(result.exitCode, String(result.error)).toBe(DEPLOY_EXIT.succeeded);
+    expect(result.exitCode, String(result.error)).toBe(EXIT.ok);
     expect(result.record.smoke?.checks.map((c) => [c.name, c.status])).toEqual([["web", "passed"]]);
   });
 
@@ -165,14 +166,14 @@ describe("the smoke gate in a deploy", () => {
       { smoke: { command: { command: "exit 1" } } },
       { request: { skipSmoke: true } },
     );
-    expect(result.exitCode).toBe(DEPLOY_EXIT.succeeded);
+    expect(result.exitCode).toBe(EXIT.ok);
     expect(result.record.smoke).toEqual({ skipped: true, checks: [] });
     expect(ctx.reporter.messages("warn")).toContain("smoke gate skipped (--skip-smoke)");
   });
 
   it("GIVEN no smoke and no hooks WHEN deployed THEN the record has neither field (unchanged shape)", async () => {
     const { result } = await deploy({});
-    expect(result.exitCode).toBe(DEPLOY_EXIT.succeeded);
+    expect(result.exitCode).toBe(EXIT.ok);
     expect(result.record).not.toHaveProperty("smoke");
     expect(result.record).not.toHaveProperty("hooks");
   });

@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { AwsError, PulumiError } from "../../../src/errors.ts";
 import { journalKey } from "../../../src/orchestrator/journal.ts";
-import type { DeploymentRecord } from "../../../src/orchestrator/ledger.ts";
+import type { DeploymentRecord } from "../../../src/steps/record.ts";
 import type { LockHolder } from "../../../src/orchestrator/lock.ts";
 import { checkpoint, StepError } from "../../../src/steps/context.ts";
 import { preflight } from "../../../src/steps/preflight.ts";

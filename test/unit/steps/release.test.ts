@@ -112,7 +112,7 @@ describe("release step", () => {
       const ctx = fakeDeployContext({ established: true });
       await released(ctx);
 
-      await releaseStep.undo?.(ctx, undefined, signal);
+      await releaseStep.undo?.(ctx, ctx.facts.releases, signal);
 
       const reverts = ctx.fake.log.argsOf("ecs.updateService").slice(2);
       expect(reverts).toEqual(
@@ -132,7 +132,7 @@ describe("release step", () => {
         ctx.ports.ecs.fail(s, "ECS deployment circuit breaker: tasks failed to start.", { rollback: true });
       }
 
-      await releaseStep.undo?.(ctx, undefined, signal);
+      await releaseStep.undo?.(ctx, ctx.facts.releases, signal);
 
       expect(ctx.fake.log.count("ecs.updateService")).toBe(2); // the release's only
       for (const s of SERVICES) expect(deploymentsOf(ctx, s)).toEqual([[`${s}:1`, "PRIMARY", "COMPLETED"]]);
@@ -151,7 +151,7 @@ describe("release step", () => {
         rollback: true,
       });
 
-      await releaseStep.undo?.(ctx, undefined, signal);
+      await releaseStep.undo?.(ctx, ctx.facts.releases, signal);
 
       expect(
         ctx.fake.log
@@ -173,7 +173,7 @@ describe("release step", () => {
           ctx.ports.alarms.set("gantry-sandbox-web-5xx", "OK");
         });
 
-      await releaseStep.undo?.(ctx, undefined, signal);
+      await releaseStep.undo?.(ctx, ctx.facts.releases, signal);
 
       expect(ctx.fake.log.count("alarms.states")).toBeGreaterThanOrEqual(3);
       expect(ctx.reporter.messages("progress")).toContainEqual(
@@ -216,7 +216,7 @@ describe("release step", () => {
         await released(ctx);
         arrange(ctx);
 
-        const err = await Promise.resolve(releaseStep.undo?.(ctx, undefined, signal)).catch(
+        const err = await Promise.resolve(releaseStep.undo?.(ctx, ctx.facts.releases, signal)).catch(
           (e: unknown) => e,
         );
 
@@ -238,7 +238,7 @@ describe("release step", () => {
       });
       const before = ctx.fake.log.calls.length;
 
-      await releaseStep.undo?.(ctx, undefined, signal);
+      await releaseStep.undo?.(ctx, ctx.facts.releases, signal);
 
       expect(ctx.fake.log.calls.length).toBe(before);
     });

@@ -68,7 +68,7 @@ describe("stack step", () => {
     const running = stackStep.run(ctx, controller.signal);
     controller.abort(new Error("SIGINT"));
 
-    await expect(running).rejects.toMatchObject({ code: "STACK_UP_FAILED" });
+    await expect(running).rejects.toMatchObject({ code: "STACK_UP_CANCELLED" });
     expect(ctx.stack.upSignals).toEqual([controller.signal]);
     expect(ctx.facts.outputs).toBeUndefined();
   });

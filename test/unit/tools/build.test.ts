@@ -1,6 +1,6 @@
 /**
  * buildOnce, the cache of every tool folder under .tools/ (sandbox venv, workflow linters): built at
- * most once, never left half-built; and the linters' failure path when Go is missing.
+ * most once, never left half-built.
  */
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -8,7 +8,6 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ToolchainError } from "../../../src/errors.ts";
 import { buildOnce, isBuilt, READY_MARKER } from "../../../src/tools/build.ts";
-import { ensureActionlint } from "../../../src/tools/linters.ts";
 
 let tools: string;
 beforeEach(async () => {
@@ -61,20 +60,5 @@ describe("buildOnce", () => {
     expect(source).toBe("built");
     expect((await readdir(tools)).sort()).toEqual(["tool-1.0"]);
     expect((await readdir(dir)).sort()).toEqual([READY_MARKER, "tool"]);
-  });
-});
-
-describe("ensureActionlint", () => {
-  it("GIVEN no Go on PATH and no cached build WHEN asked for actionlint THEN GO_MISSING with an install hint and nothing cached", async () => {
-    const err = await ensureActionlint({
-      toolsDir: tools,
-      log: () => undefined,
-      env: { PATH: path.join(tools, "empty-bin") },
-    }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ToolchainError);
-    expect((err as ToolchainError).code).toBe("GO_MISSING");
-    expect((err as ToolchainError).hint).toMatch(/install Go >= 1\.25/);
-    // The lock's parent folder stays, empty: no build, staging folder or lock is left in it.
-    expect(await readdir(path.join(tools, "actionlint"))).toEqual([]);
   });
 });

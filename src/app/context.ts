@@ -1,0 +1,26 @@
+/**
+ * What every use case gets: the long-lived collaborators built once in src/main.ts (the folders,
+ * the secret masker, the one AWS client factory, who runs gantry) and the reporter of this run.
+ */
+import type { AwsClientFactory } from "../aws/factory.ts";
+import type { EnvironmentPaths, Runtime } from "../config/runtime.ts";
+import type { SecretMasker } from "../reporting/mask.ts";
+import type { Reporter } from "../reporting/reporter.ts";
+
+/** The application's collaborators. */
+export interface AppContext {
+  readonly paths: EnvironmentPaths;
+  /** Who runs gantry and where (recorded in the lock and the ledger). */
+  readonly runtime: Runtime;
+  /** Secrets registered here never reach any output. */
+  readonly masker: SecretMasker;
+  /** The one SDK configuration: every AWS client of the run comes from it. */
+  readonly aws: AwsClientFactory;
+  /** Where every event of this run goes (terminal, CI log, JSON, GitHub, Slack). */
+  readonly reporter: Reporter;
+}
+
+/** What every use case returns: its typed result and the process exit code it stands for. */
+export interface Outcome {
+  readonly exitCode: number;
+}

@@ -1,0 +1,81 @@
+/**
+ * `gantry deploy` (`npm run orchestrate`): release an image tag to an environment through the
+ * deploy plan (src/steps/plan.ts), or with `dryRun` print the plan and the diffs and change nothing.
+ */
+import { parseEnvironmentName } from "../config/environments.ts";
+import { parseTag } from "../config/tag.ts";
+import { EXIT } from "../errors.ts";
+import { checkPlanFile } from "../pulumi/plan.ts";
+import type { DeployContext } from "../steps/context.ts";
+import type { PlannedStep } from "../steps/plan.ts";
+import type { AppContext, Outcome } from "./context.ts";
+import type { ReleaseOutcome } from "./release.ts";
+import { newDeploymentId, requestFor } from "./request.ts";
+
+/** Options of {@link deploy}. */
+export interface DeployOptions {
+  readonly env: string;
+  readonly tag: string;
+  /** Print the plan and the diffs; change nothing. */
+  readonly dryRun: boolean;
+  readonly skipSnapshot: boolean;
+  readonly skipMigrations: boolean;
+  /** No smoke gate (recorded in the ledger). */
+  readonly skipSmoke: boolean;
+  /** Apply exactly this Pulumi update plan, saved by `gantry preview --save-plan FILE`. */
+  readonly plan?: string | undefined;
+}
+
+/** A dry run's outcome: nothing was changed. */
+export interface DryRunOutcome extends Outcome {
+  readonly dryRun: true;
+}
+
+/**
+ * Deploy `options.tag` to `options.env`. Bad input (environment, tag, plan file) is refused
+ * before anything is started, opened, locked — or loaded: the engine, the SDK and the steps are
+ * imported once the input is valid. The outcome carries the DESIGN.md exit code.
+ */
+export async function deploy(
+  app: AppContext,
+  options: DeployOptions,
+): Promise<ReleaseOutcome | DryRunOutcome> {
+  const env = parseEnvironmentName(options.env);
+  const tag = parseTag(options.tag);
+  const planFile = options.plan === undefined ? undefined : await checkPlanFile(options.plan, env);
+  const { wireEnvironment, deployContext } = await import("./environment.ts");
+  const { planDeploy } = await import("../steps/plan.ts");
+  const wired = await wireEnvironment(app, env);
+  const request = requestFor(app.runtime, {
+    env,
+    tag,
+    deploymentId: newDeploymentId(),
+    skipSnapshot: options.skipSnapshot,
+    skipMigrations: options.skipMigrations,
+    skipSmoke: options.skipSmoke,
+    ...(planFile !== undefined ? { planFile } : {}),
+  });
+  const plan = planDeploy({ config: wired.config, request });
+  if (options.dryRun) {
+    await dryRun(app, deployContext(wired, request, app), plan);
+    return { exitCode: EXIT.ok, dryRun: true };
+  }
+  const { runRelease } = await import("./release.ts");
+  return runRelease(app, { kind: "deploy", wired, request, plan });
+}
+
+/** Report the plan, the stack diff, the task definition diff and the hooks; change nothing. */
+export async function dryRun(app: AppContext, ctx: DeployContext, plan: PlannedStep[]): Promise<void> {
+  const { previewDeploy } = await import("../steps/preview.ts");
+  const { planHooks } = await import("../steps/hooks.ts");
+  const { stack, ...preview } = await previewDeploy(ctx, plan);
+  app.reporter.emit({
+    type: "result",
+    title: "dry run: nothing was changed",
+    data: {
+      ...preview,
+      stack: { changeSummary: stack.changeSummary, changes: stack.changes },
+      hooks: planHooks(ctx),
+    },
+  });
+}

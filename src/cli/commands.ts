@@ -1,0 +1,315 @@
+/**
+ * The commands: each turns its argv into the options of one use case (src/app/), runs it, and
+ * hands its outcome to `done`. Use cases are imported when their command runs, so `--help`
+ * loads neither Pulumi nor the AWS SDK.
+ */
+import type { Argv } from "yargs";
+import type { Outcome } from "../app/context.ts";
+import type { StackAction } from "../app/stack.ts";
+import { ENVIRONMENTS } from "../config/environments.ts";
+import type { CliContext, GlobalArgs } from "./context.ts";
+
+/** Receives a command's outcome (its exit code, and the failure to print if it has one). */
+export type Done = (outcome: Outcome & { readonly error?: unknown; readonly label?: string }) => void;
+
+const EXIT_CODES =
+  "Exit codes: 0 deployed and verified · 1 failed, nothing changed · 2 usage · 3 rolled back and verified · 4 rollback not verified · 5 locked · 130 interrupted";
+
+const envOption = <T>(y: Argv<T>, describe = "environment (Pulumi.<env>.yaml)") =>
+  y.option("env", { type: "string", choices: ENVIRONMENTS, demandOption: true, describe });
+
+const speedOptions = <T>(y: Argv<T>) =>
+  y
+    .option("rollout-seconds", { type: "number", describe: "ECS rollout duration" })
+    .option("snapshot-seconds", { type: "number", describe: "RDS snapshot duration" })
+    .option("task-seconds", { type: "number", describe: "RunTask duration" });
+
+/** A deploy's or rollback's outcome: the failure is printed under the record's status. */
+function released(outcome: Outcome & { record?: { status: string }; error?: unknown }) {
+  return outcome.record && outcome.exitCode !== 0
+    ? { ...outcome, error: outcome.error, label: outcome.record.status }
+    : { exitCode: outcome.exitCode };
+}
+
+/** Every command of gantry, for yargs. */
+export function commands(ctx: CliContext, done: Done) {
+  const deploy = {
+    command: "deploy",
+    describe: "Deploy an image tag to an environment (npm run orchestrate -- --env E --tag T)",
+    builder: (y: Argv<GlobalArgs>) =>
+      envOption(y, "target environment")
+        .option("tag", { type: "string", demandOption: true, describe: "image tag to deploy, e.g. v1.2.3" })
+        .option("dry-run", {
+          type: "boolean",
+          default: false,
+          describe: "print the plan and the diffs; change nothing",
+        })
+        .option("skip-snapshot", { type: "boolean", default: false, describe: "no pre-deploy RDS snapshot" })
+        .option("skip-migrations", {
+          type: "boolean",
+          default: false,
+          describe: "do not run the migration task",
+        })
+        .option("skip-smoke", {
+          type: "boolean",
+          default: false,
+          describe: "do not run the smoke gate (gantry:smoke); recorded in the ledger",
+        })
+        .option("plan", {
+          type: "string",
+          describe: "apply exactly the Pulumi update plan saved by `gantry preview --save-plan FILE`",
+        })
+        .epilogue(EXIT_CODES),
+    handler: async (
+      argv: GlobalArgs & {
+        env: string;
+        tag: string;
+        dryRun: boolean;
+        skipSnapshot: boolean;
+        skipMigrations: boolean;
+        skipSmoke: boolean;
+        plan?: string;
+      },
+    ) => {
+      const { deploy } = await import("../app/deploy.ts");
+      done(
+        released(
+          await deploy(ctx.app(argv), {
+            env: argv.env,
+            tag: argv.tag,
+            dryRun: argv.dryRun,
+            skipSnapshot: argv.skipSnapshot,
+            skipMigrations: argv.skipMigrations,
+            skipSmoke: argv.skipSmoke,
+            plan: argv.plan,
+          }),
+        ),
+      );
+    },
+  };
+
+  const preview = {
+    command: "preview",
+    describe:
+      "Show what a deploy would change (stack diff + app plan) as markdown; PR comment with --comment",
+    builder: (y: Argv<GlobalArgs>) =>
+      envOption(y, "target environment")
+        .option("tag", {
+          type: "string",
+          describe:
+            "image tag to preview (default: the tag serving now, so an infra-only change previews too)",
+        })
+        .option("comment", {
+          type: "boolean",
+          default: false,
+          describe: "create/update this environment's sticky comment on the pull request (GitHub Actions)",
+        })
+        .option("pr", { type: "number", describe: "pull request number (default: from the Actions event)" })
+        .option("save-plan", {
+          type: "string",
+          describe: "save the Pulumi update plan to FILE, for `gantry deploy --plan FILE`",
+        }),
+    handler: async (
+      argv: GlobalArgs & { env: string; tag?: string; comment: boolean; pr?: number; savePlan?: string },
+    ) => {
+      const { preview } = await import("../app/preview.ts");
+      done(
+        await preview(ctx.app(argv), {
+          env: argv.env,
+          tag: argv.tag,
+          comment: argv.comment,
+          pr: argv.pr,
+          savePlan: argv.savePlan,
+          json: argv.json,
+          out: process.stdout,
+        }),
+      );
+    },
+  };
+
+  const rollback = {
+    command: "rollback",
+    describe:
+      "Roll an environment back to an earlier version (default: the previous succeeded deploy), verified",
+    builder: (y: Argv<GlobalArgs>) =>
+      envOption(y)
+        .option("to", {
+          type: "string",
+          describe: "target tag or deployment id (default: the previous succeeded one)",
+        })
+        .option("dry-run", {
+          type: "boolean",
+          default: false,
+          describe: "print the target and the plan; change nothing",
+        })
+        .epilogue(EXIT_CODES),
+    handler: async (argv: GlobalArgs & { env: string; to?: string; dryRun: boolean }) => {
+      const { rollback } = await import("../app/rollback.ts");
+      done(released(await rollback(ctx.app(argv), { env: argv.env, to: argv.to, dryRun: argv.dryRun })));
+    },
+  };
+
+  const status = {
+    command: "status",
+    describe: "Show what an environment runs: tag and digest per service, rollout, health, last deploy, lock",
+    builder: (y: Argv<GlobalArgs>) => envOption(y),
+    handler: async (argv: GlobalArgs & { env: string }) => {
+      const { status } = await import("../app/status.ts");
+      done(await status(ctx.app(argv), { env: argv.env }));
+    },
+  };
+
+  const history = {
+    command: "history",
+    describe: "List an environment's deployments, newest first",
+    builder: (y: Argv<GlobalArgs>) =>
+      envOption(y).option("limit", { type: "number", default: 20, describe: "how many (1-1000)" }),
+    handler: async (argv: GlobalArgs & { env: string; limit: number }) => {
+      const { history } = await import("../app/history.ts");
+      done(await history(ctx.app(argv), { env: argv.env, limit: argv.limit }));
+    },
+  };
+
+  const unlock = {
+    command: "unlock",
+    describe:
+      "Remove an environment's deploy lock when its holder is gone (or with --force), recovering what it left half done",
+    builder: (y: Argv<GlobalArgs>) =>
+      envOption(y).option("force", {
+        type: "boolean",
+        default: false,
+        describe: "even if the holder looks alive",
+      }),
+    handler: async (argv: GlobalArgs & { env: string; force: boolean }) => {
+      const { unlock } = await import("../app/unlock.ts");
+      done(await unlock(ctx.app(argv), { env: argv.env, force: argv.force }));
+    },
+  };
+
+  const stackAction = (action: StackAction) => async (argv: GlobalArgs & { env: string }) => {
+    const { stack } = await import("../app/stack.ts");
+    done(await stack(ctx.app(argv), { env: argv.env, action }));
+  };
+  const stackEnv = (y: Argv<GlobalArgs>) => envOption(y);
+  const stack = {
+    command: "stack <command>",
+    describe: "Preview, update, read or destroy an environment's Pulumi stack",
+    builder: (y: Argv<GlobalArgs>) =>
+      y
+        .command(
+          "preview",
+          "Show what `up` would change, with the property diff",
+          stackEnv,
+          stackAction("preview"),
+        )
+        .command("up", "Create or update the stack and print its outputs", stackEnv, stackAction("up"))
+        .command("outputs", "Print the stack's EnvironmentOutputs", stackEnv, stackAction("outputs"))
+        .command("destroy", "Delete every resource of the stack", stackEnv, stackAction("destroy"))
+        .demandCommand(1, "name a stack command: preview, up, outputs, destroy")
+        .strict(),
+    handler: () => undefined,
+  };
+
+  const sandboxRun = async (argv: GlobalArgs, options: import("../app/sandbox.ts").SandboxOptions) => {
+    const { sandbox } = await import("../app/sandbox.ts");
+    done(await sandbox(ctx.app(argv), options));
+  };
+  type Speeds = { rolloutSeconds?: number; snapshotSeconds?: number; taskSeconds?: number };
+  const speeds = (argv: Speeds) => ({
+    rolloutSeconds: argv.rolloutSeconds,
+    snapshotSeconds: argv.snapshotSeconds,
+    taskSeconds: argv.taskSeconds,
+  });
+  const sandbox = {
+    command: "sandbox <command>",
+    describe: "Run the local emulated AWS account (moto + gantry behaviour) used by --env sandbox",
+    builder: (y: Argv<GlobalArgs>) =>
+      y
+        .command(
+          "start",
+          "Start the sandbox on a free 127.0.0.1 port (no-op if it is running)",
+          (b) =>
+            speedOptions(b.option("port", { type: "number", describe: "fixed port instead of a free one" })),
+          (argv) => sandboxRun(argv, { action: "start", port: argv.port, speeds: speeds(argv) }),
+        )
+        .command(
+          "stop",
+          "Stop the sandbox",
+          (b) => b,
+          (argv) => sandboxRun(argv, { action: "stop" }),
+        )
+        .command(
+          "status",
+          "Show whether the sandbox runs, where, and its speeds",
+          (b) => b,
+          (argv) => sandboxRun(argv, { action: "status" }),
+        )
+        .command(
+          "reset",
+          "Delete every emulated resource, image, fault and rule",
+          (b) => b,
+          (argv) => sandboxRun(argv, { action: "reset" }),
+        )
+        .command(
+          "image <tags..>",
+          "Publish images for these tags to the sandbox ECR",
+          (b) =>
+            b
+              .positional("tags", { type: "string", array: true, demandOption: true })
+              .option("repository", { type: "string", default: "app", describe: "ECR repository name" }),
+          (argv) => sandboxRun(argv, { action: "image", tags: argv.tags, repository: argv.repository }),
+        )
+        .command(
+          "fault <tag>",
+          "Mark an image tag faulty (or --clear its faults)",
+          (b) =>
+            b
+              .positional("tag", { type: "string", demandOption: true })
+              .option("kind", {
+                type: "string",
+                describe: "one of migration, rollout, health, wrong-version, alarm, slow",
+              })
+              .option("alarm", { type: "string", describe: "alarm to flip for --kind alarm (default: all)" })
+              .option("delay-seconds", {
+                type: "number",
+                describe: "how long the health endpoint holds each answer, for --kind slow (default 1)",
+              })
+              .option("clear", {
+                type: "boolean",
+                default: false,
+                describe: "remove every fault of the tag",
+              }),
+          (argv) =>
+            sandboxRun(argv, {
+              action: "fault",
+              tag: argv.tag,
+              clear: argv.clear,
+              kind: argv.kind,
+              alarm: argv.alarm,
+              delaySeconds: argv.delaySeconds,
+            }),
+        )
+        .command(
+          "speed",
+          "Set how long rollouts, snapshots and tasks take",
+          (b: Argv<GlobalArgs>) => speedOptions(b),
+          (argv) => sandboxRun(argv, { action: "speed", speeds: speeds(argv) }),
+        )
+        .demandCommand(1, "name a sandbox command: start, stop, status, reset, image, fault, speed")
+        .strict(),
+    handler: () => undefined,
+  };
+
+  const demo = {
+    command: "demo",
+    describe:
+      "Run the whole pipeline on the sandbox: two healthy deploys and one automatic, verified rollback",
+    builder: (y: Argv<GlobalArgs>) => y,
+    handler: async (argv: GlobalArgs) => {
+      const { demo } = await import("../app/demo.ts");
+      done(await demo(ctx.app(argv)));
+    },
+  };
+
+  return { deploy, preview, rollback, status, history, unlock, stack, sandbox, demo };
+}

@@ -1,0 +1,176 @@
+/**
+ * Results as a person reads them on a terminal or in a CI log: a deploy ends with a short summary,
+ * `status` and `history` are aligned tables, anything else is readable YAML. JSON is only for
+ * `--json` (src/reporting/reporter.ts JsonReporter). Pure functions over the views of
+ * src/reporting/events.ts, so every host shows the same words.
+ */
+import { createRequire } from "node:module";
+import type { ErrorView, RunRecord } from "./events.ts";
+
+/**
+ * A duration as people read it, the same in every host (terminal, job summary, deployment
+ * status, Slack): `0.4 s` and `59.9 s` under a minute, then `1 min 01 s`, `60 min 00 s`.
+ */
+export function formatDuration(ms: number): string {
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const s = Math.round(ms / 1000);
+  return `${String(Math.floor(s / 60))} min ${String(s % 60).padStart(2, "0")} s`;
+}
+
+/** One service as `gantry status` shows it. */
+export interface ServiceStatusView {
+  readonly service: string;
+  readonly tag: string | null;
+  readonly image: string | null;
+  readonly taskDefinition: string | null;
+  /** `STATUS ROLLOUT_STATE id` per ECS deployment. */
+  readonly deployments: readonly string[];
+  readonly health: string;
+}
+
+/** An environment as `gantry status` shows it. */
+export interface StatusView {
+  readonly env: string;
+  readonly stack: string;
+  readonly services: readonly ServiceStatusView[];
+  readonly lastDeployment: {
+    readonly id: string;
+    readonly tag: string;
+    readonly status: string;
+    readonly startedAt: string;
+  } | null;
+  readonly lock: {
+    readonly deploymentId: string;
+    readonly actor: string;
+    readonly host: string;
+    readonly pid: number;
+    readonly startedAt: string;
+  } | null;
+}
+
+/** A result that has a human rendering of its own; any other result is shown as YAML. */
+export type ResultView =
+  | {
+      readonly kind: "run";
+      readonly run: "deploy" | "rollback";
+      readonly record: RunRecord;
+      readonly error?: ErrorView | undefined;
+    }
+  | { readonly kind: "status"; readonly status: StatusView }
+  | { readonly kind: "history"; readonly records: readonly RunRecord[] };
+
+/** Columns padded to their widest cell; the last column is not padded. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join("  ")
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join("\n") + "\n";
+}
+
+/** `sha256:0123456789ab` — enough of a digest to tell versions apart. */
+export function shortDigest(digest: string | null | undefined): string {
+  if (!digest) return "-";
+  const [algo, hex] = digest.includes(":") ? digest.split(":", 2) : ["", digest];
+  return `${algo ? `${algo}:` : ""}${(hex ?? "").slice(0, 12)}`;
+}
+
+const OUTCOME: Record<RunRecord["status"], string> = {
+  succeeded: "deployed and verified healthy",
+  rolled_back: "failed; rolled back and the previous version verified healthy",
+  failed: "failed",
+  aborted: "interrupted; cancelled cleanly",
+};
+
+/** The summary a deploy or rollback ends with: what changed, how long each step took, what to do next. */
+export function renderRun(view: Extract<ResultView, { kind: "run" }>): string {
+  const { record: r, error } = view;
+  const lines: string[] = [];
+  lines.push(
+    `${view.run} ${r.tag} to ${r.env}: ${r.status} in ${formatDuration(r.durationMs)} — ${OUTCOME[r.status]}`,
+  );
+  const from = r.previous?.tag ?? "(nothing)";
+  const now = r.current?.tag ?? "(unknown)";
+  const verb =
+    r.status === "succeeded" ? "now runs" : r.current && r.current.tag !== r.tag ? "back on" : "runs";
+  lines.push(`  version  ${from} → ${r.tag} (${shortDigest(r.imageDigest)}); ${verb} ${now}`);
+  if (r.steps.length) {
+    lines.push(
+      `  steps    ${r.steps
+        .map(
+          (s) => `${s.name} ${s.status === "succeeded" ? "" : `${s.status} `}${formatDuration(s.durationMs)}`,
+        )
+        .join(" · ")}`,
+    );
+  }
+  if (r.snapshotId) lines.push(`  snapshot ${r.snapshotId}`);
+  lines.push(`  id       ${r.id} by ${r.actor}`);
+  if (r.status !== "succeeded") {
+    const failed = r.steps.find((s) => s.status === "failed" || s.status === "undo_failed");
+    const why = error?.message ?? failed?.detail;
+    if (why) lines.push(`  why      ${why}`);
+    lines.push(`  next     ${error?.hint ?? `gantry status --env ${r.env}; gantry history --env ${r.env}`}`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** `gantry status` as a table per service, then the last deployment and the lock. */
+export function renderStatus(s: StatusView): string {
+  const out: string[] = [`${s.env}: stack ${s.stack}`];
+  if (s.services.length) {
+    out.push(
+      table(
+        ["SERVICE", "TAG", "IMAGE", "DEPLOYMENTS", "HEALTH"],
+        s.services.map((v) => [
+          v.service,
+          v.tag ?? "-",
+          shortDigest(v.image?.split("@")[1] ?? v.image),
+          v.deployments.map((d) => d.split(" ").slice(0, 2).join(" ")).join(", ") || "-",
+          v.health,
+        ]),
+      ).trimEnd(),
+    );
+  }
+  const last = s.lastDeployment;
+  out.push(
+    last ? `last deploy: ${last.tag} ${last.status} at ${last.startedAt} (${last.id})` : "last deploy: none",
+  );
+  const lock = s.lock;
+  out.push(
+    lock
+      ? `lock: held by ${lock.actor} on ${lock.host} (pid ${String(lock.pid)}) since ${lock.startedAt}, deployment ${lock.deploymentId}`
+      : "lock: free",
+  );
+  return out.join("\n") + "\n";
+}
+
+/** `gantry history` as a table, newest first. */
+export function renderHistory(records: readonly RunRecord[]): string {
+  if (!records.length) return "no deployments yet\n";
+  return table(
+    ["STARTED", "TAG", "STATUS", "DURATION", "ACTOR", "DIGEST", "ID"],
+    records.map((r) => [
+      r.startedAt.replace(/\.\d+Z$/, "Z"),
+      r.tag,
+      r.status,
+      formatDuration(r.durationMs),
+      r.actor,
+      shortDigest(r.imageDigest),
+      r.id,
+    ]),
+  );
+}
+
+/** Any result: its own rendering when it has one, else its title and its data as YAML. */
+export function renderResult(title: string, data: unknown, view?: ResultView): string {
+  if (view?.kind === "run") return renderRun(view);
+  if (view?.kind === "status") return renderStatus(view.status);
+  if (view?.kind === "history") return renderHistory(view.records);
+  if (data === undefined || data === null) return `${title}\n`;
+  // yaml is loaded on the first result that needs it: `--help` and usage errors never do.
+  const { stringify } = createRequire(import.meta.url)("yaml") as typeof import("yaml");
+  const body = stringify(data, { lineWidth: 0 }).trimEnd();
+  return `${title}\n${body.replace(/^/gm, "  ")}\n`;
+}
