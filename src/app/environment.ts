@@ -185,6 +185,6 @@ export function deployContext(
       rolloutTimeoutMs: wired.config.gantry.deployTimeoutSeconds * 1000,
       httpTimeoutMs: 5000,
     },
-    facts: { baselineAlarms: new Set<string>(), releases: [], notes: [] },
+    facts: { baselineAlarms: new Set<string>(), releases: [] },
   };
 }

@@ -60,7 +60,6 @@ export async function runRelease(app: AppContext, run: ReleaseRun): Promise<Rele
     });
     reporter.emit({ type: "run-end", ...runEnd(result, environmentUrl(ctx.facts.outputs)) });
     await reporter.flush?.();
-    for (const note of ctx.facts.notes) reporter.emit({ type: "info", message: note });
     const calls = Object.entries(callsSince(callsBefore, app.aws.calls())).sort(([a], [b]) =>
       a.localeCompare(b),
     );

@@ -28,9 +28,12 @@ export interface RunnerObserver {
   onStepEnd?(record: StepRecord): void;
 }
 
+/** What the steps that succeeded returned, read back typed by the step itself ({@link outputOf}). */
+export type StepOutputs = ReadonlyMap<Step<never>, unknown>;
+
 /** The outcome of a plan. */
 export type RunOutcome =
-  | { readonly ok: true; readonly steps: readonly StepRecord[] }
+  | { readonly ok: true; readonly steps: readonly StepRecord[]; readonly outputs: StepOutputs }
   | {
       readonly ok: false;
       readonly failedStep: string;
@@ -38,7 +41,14 @@ export type RunOutcome =
       /** True when every recorded undo succeeded. */
       readonly undone: boolean;
       readonly steps: readonly StepRecord[];
+      readonly outputs: StepOutputs;
     };
+
+/** What `step` returned in the run of `outcome`; undefined when it did not run or did not succeed. */
+export function outputOf<C, O>(outcome: Pick<RunOutcome, "outputs">, step: Step<C, O>): O | undefined {
+  // Sound: runSteps stores under each step exactly what that step's run returned.
+  return outcome.outputs.get(step) as O | undefined;
+}
 
 /**
  * Run `steps` in order against `ctx`. Never throws for a step's failure: the outcome says which
@@ -52,6 +62,7 @@ export async function runSteps<C>(
   const signal = options.signal ?? new AbortController().signal;
   const records: StepRecord[] = [];
   const undos: { step: Step<C>; output: unknown }[] = [];
+  const outputs = new Map<Step<never>, unknown>();
   const record = (r: StepRecord): void => {
     records.push(r);
     options.observer?.onStepEnd?.(r);
@@ -63,6 +74,7 @@ export async function runSteps<C>(
       await options.observer?.onStepStart?.(step.name);
       if (signal.aborted) throw signal.reason;
       const output = await step.run(ctx, signal);
+      outputs.set(step, output);
       record({
         name: step.name,
         status: "succeeded",
@@ -79,10 +91,10 @@ export async function runSteps<C>(
         error,
       });
       const undone = await unwind(undos, ctx, record);
-      return { ok: false, failedStep: step.name, error, undone, steps: records };
+      return { ok: false, failedStep: step.name, error, undone, steps: records, outputs };
     }
   }
-  return { ok: true, steps: records };
+  return { ok: true, steps: records, outputs };
 }
 
 async function unwind<C>(

@@ -67,19 +67,25 @@ export interface ServiceRelease {
   deploymentId?: string;
 }
 
-/** Facts established along the way (mutable: each step adds its own). */
+/**
+ * Facts several steps share (mutable: each is set by one step and read by others or by the
+ * finish, also when a later step fails). A result only its own undo or the finish needs is the
+ * step's output instead (the runner hands it to the undo; `outputOf` reads it at the finish).
+ */
 export interface DeployFacts {
+  /** Set by the stack step (or preflight, for plans without one); read by every later step. */
   outputs?: EnvironmentOutputs;
+  /** Set by preflight; read by the release and the record. */
   image?: ResolvedImage;
+  /** Taken by preflight, renewed and freed by the deploy; given back by a failed recovery. */
   lock?: HeldLock;
-  snapshotId?: string;
+  /** Alarms already firing before the deploy (preflight), which the gates ignore. */
   baselineAlarms: Set<string>;
+  /** Filled service by service by the release; read by the gates, the hooks and the finish. */
   releases: ServiceRelease[];
-  /** Human-readable lines for the final summary (e.g. the snapshot restore command). */
-  notes: string[];
-  /** What the smoke gate did (src/steps/smoke.ts). */
+  /** What the smoke gate did (src/steps/smoke.ts): recorded even when it fails the gates. */
   smoke?: SmokeRecord;
-  /** Hooks that ran so far (src/steps/hooks.ts). */
+  /** Hooks that ran so far, from several steps and the finish (src/steps/hooks.ts). */
   hooks?: CommandRecord[];
 }
 

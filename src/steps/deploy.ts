@@ -4,11 +4,12 @@
  * final record to the ledger — and map it to the exit code of DESIGN.md "Contracts".
  */
 import { EXIT, GantryError, oneLine } from "../errors.ts";
-import { runSteps, type RunOutcome, type StepRecord } from "../orchestrator/runner.ts";
+import { outputOf, runSteps, type RunOutcome, type StepRecord } from "../orchestrator/runner.ts";
 import type { DeployContext } from "./context.ts";
 import { runFinishHooks } from "./hooks.ts";
 import { planDeploy, type PlannedStep } from "./plan.ts";
 import { LockHeldError } from "./preflight.ts";
+import { snapshotStep } from "./snapshot.ts";
 import { type DeploymentRecord, deploymentRecord, type RecordedVersion } from "./record.ts";
 import { runningVersion } from "./running.ts";
 
@@ -151,6 +152,7 @@ export async function runDeploy(
     }
 
     const current = await currentVersion(ctx);
+    const snapshot = outputOf(outcome, snapshotStep);
     const record = deploymentRecord({
       id: request.deploymentId,
       env: request.env,
@@ -160,7 +162,7 @@ export async function runDeploy(
       durationMs: Date.now() - started,
       status,
       image: ctx.facts.image,
-      snapshotId: ctx.facts.snapshotId,
+      snapshotId: snapshot?.snapshotId,
       releases: ctx.facts.releases,
       current,
       steps: outcome.steps.map((s) => ({
@@ -183,6 +185,12 @@ export async function runDeploy(
     await ctx.journal.append({ event: "finish", status, data: { exitCode } }).catch((err: unknown) => {
       reporter.emit({ type: "warn", message: `could not journal the finish: ${oneLine(err)}` });
     });
+    if (snapshot) {
+      reporter.emit({
+        type: "info",
+        message: `pre-deploy snapshot ${snapshot.snapshotId}; restore with: ${snapshot.restoreCommand}`,
+      });
+    }
     return { exitCode, record, ...(outcome.ok ? {} : { error: outcome.error }) };
   } finally {
     // Last of all, whatever happened above: stop renewing and free the lock.

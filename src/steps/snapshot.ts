@@ -5,6 +5,7 @@
  */
 import { poll } from "../checks/poll.ts";
 import type { SnapshotState } from "../aws/ports.ts";
+import { oneLine } from "../errors.ts";
 import type { Step } from "../orchestrator/runner.ts";
 import { checkpoint, type DeployContext, type DeployRequest, outputsOf, StepError } from "./context.ts";
 
@@ -27,7 +28,31 @@ export function snapshotWanted(
   return ctx.config.gantry.snapshot.enabled && !ctx.request.skipSnapshot;
 }
 
-export const snapshotStep: Step<DeployContext, void> = {
+/** What the snapshot step took: the restore point of this deploy. */
+export interface SnapshotTaken {
+  readonly snapshotId: string;
+  /** The command that restores it to a new instance (shown at the end of the deploy). */
+  readonly restoreCommand: string;
+}
+
+/** Delete this environment's oldest pre-deploy snapshots beyond the retention (never `keep`). */
+async function prune(ctx: DeployContext, instance: string, keep: string): Promise<void> {
+  const { ports, reporter, request } = ctx;
+  const retention = ctx.config.gantry.snapshot.retention;
+  // Retention counts this deploy's snapshot, which is never pruned (it is the restore point).
+  const older = (await ports.rds.listSnapshots(instance)).filter(
+    (s) => s.tags[PRE_DEPLOY_TAG] === "true" && s.tags["gantry:env"] === request.env && s.id !== keep,
+  );
+  for (const old of older.slice(Math.max(0, retention - 1))) {
+    await ports.rds.deleteSnapshot(old.id);
+    reporter.emit({
+      type: "info",
+      message: `pruned pre-deploy snapshot ${old.id} (retention ${String(retention)})`,
+    });
+  }
+}
+
+export const snapshotStep: Step<DeployContext, SnapshotTaken> = {
   name: "snapshot",
   async run(ctx, signal) {
     const { request, ports, reporter, timing } = ctx;
@@ -73,21 +98,15 @@ export const snapshotStep: Step<DeployContext, void> = {
         },
       );
     }
-    ctx.facts.snapshotId = id;
-    ctx.facts.notes.push(
-      `pre-deploy snapshot ${id}; restore with: aws rds restore-db-instance-from-db-snapshot --db-snapshot-identifier ${id} --db-instance-identifier ${instance}-restored`,
-    );
-    const retention = ctx.config.gantry.snapshot.retention;
-    // Retention counts this deploy's snapshot, which is never pruned (it is the restore point).
-    const older = (await ports.rds.listSnapshots(instance)).filter(
-      (s) => s.tags[PRE_DEPLOY_TAG] === "true" && s.tags["gantry:env"] === request.env && s.id !== id,
-    );
-    for (const old of older.slice(Math.max(0, retention - 1))) {
-      await ports.rds.deleteSnapshot(old.id);
-      reporter.emit({
-        type: "info",
-        message: `pruned pre-deploy snapshot ${old.id} (retention ${String(retention)})`,
-      });
-    }
+    const taken: SnapshotTaken = {
+      snapshotId: id,
+      restoreCommand: `aws rds restore-db-instance-from-db-snapshot --db-snapshot-identifier ${id} --db-instance-identifier ${instance}-restored`,
+    };
+    // Housekeeping: snapshots that cannot be listed or pruned are a warning, never a failed
+    // deploy — this deploy's restore point exists either way.
+    await prune(ctx, instance, id).catch((err: unknown) => {
+      reporter.emit({ type: "warn", message: `could not prune older pre-deploy snapshots: ${oneLine(err)}` });
+    });
+    return taken;
   },
 };

@@ -138,7 +138,6 @@ export function fakeDeployContext(overrides: FakeContextOverrides = {}): FakeDep
   const facts: DeployFacts = {
     baselineAlarms: new Set<string>(),
     releases: [],
-    notes: [],
     ...(overrides.established ? { outputs: fake.outputs, image: fake.ecr.image(request.tag) } : {}),
     ...overrides.facts,
   };
@@ -191,7 +190,6 @@ export function fakeSiblingContext(
     facts: {
       baselineAlarms: new Set<string>(),
       releases: [],
-      notes: [],
       ...(options.established ? { outputs: ctx.fake.outputs, image: ctx.fake.ecr.image(mine.tag) } : {}),
     },
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { runSteps, type Step } from "../../../src/orchestrator/runner.ts";
+import { outputOf, runSteps, type Step } from "../../../src/orchestrator/runner.ts";
 
 type Ctx = { log: string[] };
 
@@ -22,6 +22,20 @@ function step(name: string, opts: { fail?: boolean; undo?: "ok" | "fail" } = {})
 }
 
 describe("runSteps", () => {
+  it("GIVEN a failing second step WHEN run THEN outputOf gives each step's own output, and nothing for the failed or unrun ones", async () => {
+    const a = step("a");
+    const b = step("b", { fail: true });
+    const c = step("c");
+    const counted: Step<Ctx, number> = { name: "n", run: () => Promise.resolve(42) };
+
+    const out = await runSteps([counted, a, b, c], { log: [] });
+
+    expect(outputOf(out, counted)).toBe(42);
+    expect(outputOf(out, a)).toBe("a-out");
+    expect(outputOf(out, b)).toBeUndefined();
+    expect(outputOf(out, c)).toBeUndefined();
+  });
+
   it("GIVEN steps that succeed WHEN run THEN they run in order and nothing is undone", async () => {
     const ctx: Ctx = { log: [] };
     const out = await runSteps([step("a", { undo: "ok" }), step("b")], ctx);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { AwsError } from "../../../src/errors.ts";
 import { PRE_DEPLOY_TAG, snapshotId, snapshotStep } from "../../../src/steps/snapshot.ts";
 import { fakeDeployContext } from "../../fakes/context.ts";
 
@@ -28,7 +29,7 @@ describe("snapshot step", () => {
     const ctx = fakeDeployContext({ established: true });
     ctx.ports.rds.settleAfter = 3;
 
-    await snapshotStep.run(ctx, signal);
+    const taken = await snapshotStep.run(ctx, signal);
 
     expect(ctx.fake.log.argsOf("rds.createSnapshot")).toEqual([
       [
@@ -45,20 +46,20 @@ describe("snapshot step", () => {
     // creating, creating, creating, then available on the 4th look
     expect(ctx.fake.log.count("rds.describeSnapshot")).toBe(4);
     expect(ctx.reporter.messages("progress").at(0)).toMatch(new RegExp(`^snapshot ${OURS} creating \\d+%$`));
-    expect(ctx.facts.snapshotId).toBe(OURS);
-    expect(ctx.facts.notes).toEqual([
-      `pre-deploy snapshot ${OURS}; restore with: aws rds restore-db-instance-from-db-snapshot --db-snapshot-identifier ${OURS} --db-instance-identifier ${DB}-restored`,
-    ]);
+    expect(taken).toEqual({
+      snapshotId: OURS,
+      restoreCommand: `aws rds restore-db-instance-from-db-snapshot --db-snapshot-identifier ${OURS} --db-instance-identifier ${DB}-restored`,
+    });
   });
 
   it("GIVEN the step ran before for this deployment WHEN rerun THEN it finds that snapshot instead of taking another", async () => {
     const ctx = fakeDeployContext({ established: true });
     await snapshotStep.run(ctx, signal);
 
-    await snapshotStep.run(ctx, signal);
+    const again = await snapshotStep.run(ctx, signal);
 
     expect(ctx.ports.rds.ids(DB)).toEqual([OURS]);
-    expect(ctx.facts.snapshotId).toBe(OURS);
+    expect(again.snapshotId).toBe(OURS);
   });
 
   it("GIVEN a snapshot that stays creating WHEN the deadline passes THEN SNAPSHOT_TIMEOUT, and nothing is recorded or pruned", async () => {
@@ -72,7 +73,6 @@ describe("snapshot step", () => {
     expect((err as Error).message).toMatch(
       new RegExp(`^snapshot ${OURS} not available after \\d+ s \\(timeout\\)$`),
     );
-    expect(ctx.facts.snapshotId).toBeUndefined();
     expect(ctx.fake.log.count("rds.deleteSnapshot")).toBe(0);
   });
 
@@ -124,6 +124,24 @@ describe("snapshot step", () => {
     expect(ctx.reporter.messages("info")).toContain(
       "pruned pre-deploy snapshot gantry-sandbox-d1 (retention 3)",
     );
+  });
+
+  it("GIVEN older snapshots that cannot be pruned WHEN the snapshot is taken THEN a warning, and the step still hands over its restore point", async () => {
+    const ctx = fakeDeployContext({
+      established: true,
+      gantry: { snapshot: { enabled: true, retention: 1 } },
+    });
+    ctx.ports.rds.seed("gantry-sandbox-d1", DB, preDeploy("sandbox", "d1"));
+    ctx.ports.rds.deleteSnapshot = () =>
+      Promise.reject(new AwsError("not authorized to delete", { code: "AWS_ACCESS_DENIED" }));
+
+    const taken = await snapshotStep.run(ctx, signal);
+
+    expect(taken.snapshotId).toBe(OURS);
+    expect(ctx.ports.rds.ids(DB)).toEqual([OURS, "gantry-sandbox-d1"]);
+    expect(ctx.reporter.messages("warn")).toEqual([
+      "could not prune older pre-deploy snapshots: not authorized to delete",
+    ]);
   });
 
   it("GIVEN retention 0 WHEN the snapshot is taken THEN this deploy's own snapshot is kept (it is the restore point)", async () => {
