@@ -11,6 +11,7 @@ import { valueOf } from "../config/secrets.ts";
 import type { CommandRecord } from "./record.ts";
 import { SecretMasker } from "../reporting/mask.ts";
 import { run } from "../tools/exec.ts";
+import { type LineReader, splitLines } from "../tools/lines.ts";
 import type { DeployContext } from "./context.ts";
 
 /** Output lines kept in the record. */
@@ -42,30 +43,6 @@ export interface CommandOutcome {
   readonly failure: string | undefined;
 }
 
-/** Splits a stream's chunks into lines; a partial line waits for the rest. */
-class LineSplitter {
-  private pending = "";
-  private readonly onLine: (line: string) => void;
-
-  constructor(onLine: (line: string) => void) {
-    this.onLine = onLine;
-  }
-
-  push(chunk: string): void {
-    const parts = (this.pending + chunk).split(/\r?\n|\r/);
-    this.pending = parts.pop() ?? "";
-    // A line that never ends (a progress bar) is emitted once it is long enough.
-    if (this.pending.length > 8 * MAX_LINE_CHARS) parts.push(this.pending.slice(0, 8 * MAX_LINE_CHARS));
-    if (this.pending.length > 8 * MAX_LINE_CHARS) this.pending = "";
-    for (const line of parts) this.onLine(line);
-  }
-
-  end(): void {
-    if (this.pending) this.onLine(this.pending);
-    this.pending = "";
-  }
-}
-
 /**
  * Run `config.command` as `name` with `env` (GANTRY_* and BASE_URL) on top of gantry's own
  * environment and the configured `env`. Never throws: a failure is in the outcome.
@@ -88,7 +65,9 @@ export async function runCommand(
     if (tail.length > TAIL_LINES) tail.shift();
     ctx.reporter.emit({ type: "info", message: `${name} | ${line}` });
   };
-  const streams = { stdout: new LineSplitter(onLine), stderr: new LineSplitter(onLine) };
+  // A line that never ends (a progress bar without line breaks) is passed on in pieces.
+  const split = (): LineReader => splitLines(onLine, { maxLineChars: 8 * MAX_LINE_CHARS });
+  const streams = { stdout: split(), stderr: split() };
   const [file, args] =
     typeof config.command === "string"
       ? ["/bin/sh", ["-c", config.command]]
@@ -103,7 +82,7 @@ export async function runCommand(
     processGroup: true,
     ...(signal ? { signal } : {}),
     onOutput: (chunk, stream) => {
-      streams[stream].push(chunk);
+      streams[stream].write(chunk);
     },
   });
   streams.stdout.end();
