@@ -9,6 +9,11 @@ import { type DeployContext, outputsOf, StepError } from "./context.ts";
 import { runSmoke } from "./smoke.ts";
 import { watch, type Watched } from "./watch.ts";
 
+/**
+ * The gates: every released service's rollout COMPLETED on its own deployment, its new targets
+ * healthy, then a bake window (health URL answering the new version, alarms quiet) together with
+ * the smoke gate. Any failure fails the step; the release's undo then rolls back, verified.
+ */
 export const gatesStep: Step<DeployContext, void> = {
   name: "gates",
   async run(ctx, signal) {

@@ -68,6 +68,10 @@ async function stopMigration(
   }
 }
 
+/**
+ * The migration: one ECS task of the migration family with the release's image and the configured
+ * command, awaited to exit 0 under its deadline; stopped on failure, timeout or interruption.
+ */
 export const migrateStep: Step<DeployContext, void> = {
   name: "migrate",
   async run(ctx, signal) {

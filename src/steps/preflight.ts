@@ -10,6 +10,11 @@ import { takeOverFrom } from "./recover.ts";
 /** Refusal because another deploy holds the lock (exit code 5). */
 export class LockHeldError extends StepError {}
 
+/**
+ * Preflight: take the environment's deploy lock (recovering a dead holder's half-done deploy
+ * first), resolve the tag to a digest, and check that no deployment is in progress; records the
+ * alarms already firing. Changes nothing in the environment.
+ */
 export const preflight: Step<DeployContext, void> = {
   name: "preflight",
   async run(ctx, signal) {

@@ -52,6 +52,10 @@ async function prune(ctx: DeployContext, instance: string, keep: string): Promis
   }
 }
 
+/**
+ * The pre-deploy RDS snapshot: taken (or found, on a rerun), awaited until available under its
+ * deadline, older ones pruned beyond the retention; its output is the restore point.
+ */
 export const snapshotStep: Step<DeployContext, SnapshotTaken> = {
   name: "snapshot",
   async run(ctx, signal) {

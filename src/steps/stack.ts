@@ -2,6 +2,10 @@
 import type { Step } from "../orchestrator/runner.ts";
 import type { DeployContext } from "./context.ts";
 
+/**
+ * The stack step: `pulumi up` of the environment's stack (constrained to a saved plan with
+ * `--plan`), whose outputs every later step works from.
+ */
 export const stackStep: Step<DeployContext, void> = {
   name: "stack",
   async run(ctx, signal) {
