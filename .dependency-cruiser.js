@@ -57,6 +57,19 @@ export default {
       to: { path: under("app", "cli") },
     },
     {
+      name: "steps-through-ports",
+      comment:
+        "Steps reach AWS and Pulumi only through the narrow ports (src/aws/ports.ts, src/pulumi/port.ts) " +
+        "and the SDK-free task definition functions: the adapters, and the SDKs behind them, are wired in " +
+        "src/app and handed in. A step that imports an adapter loads an SDK and can bypass its port.",
+      severity: "error",
+      from: { path: "^src/(steps|checks)/" },
+      to: {
+        path: "^src/(aws|pulumi)/",
+        pathNot: "^src/(aws/(ports|taskDefinition)|pulumi/port)[.]ts$",
+      },
+    },
+    {
       name: "orchestrator-is-generic",
       comment:
         "src/orchestrator is a generic step engine (runner, journal, lock, ledger over its own small " +

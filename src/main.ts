@@ -10,6 +10,7 @@ import { hostSettings } from "./config/hosts.ts";
 import { loadRemoteHosts } from "./reporting/hosts.ts";
 import { actionsMaskCommand, maskingReporter, registerTokenSecrets, SecretMasker } from "./reporting/mask.ts";
 import { fanOut, JsonReporter, type Reporter, TerminalReporter } from "./reporting/reporter.ts";
+import { environmentsIn } from "./config/environments.ts";
 import { processRuntime, runtimePaths } from "./config/runtime.ts";
 
 // Pulumi's closure serializer loads every Node builtin, node:sqlite included, which makes Node warn
@@ -38,16 +39,19 @@ const withRemoteHosts = (local: Reporter): Reporter => {
   const remote = remoteHosts({ log: local, redact, annotate: (line) => process.stderr.write(redact(line)) });
   return remote.length ? fanOut([local, ...remote]) : local;
 };
+const paths = runtimePaths();
 const aws = new AwsClientFactory();
 let app: AppContext | undefined;
 const code = await runCli(process.argv.slice(2), {
   masker,
+  environments: environmentsIn(paths.configDir),
   app: ({ json, verbose }) =>
     (app ??= {
-      paths: runtimePaths(),
+      paths,
       runtime: processRuntime(),
       masker,
       aws,
+      actions: hosts.actions,
       reporter: withRemoteHosts(
         maskingReporter(
           json

@@ -3,7 +3,9 @@
  * the secret masker, the one AWS client factory, who runs gantry) and the reporter of this run.
  */
 import type { AwsClientFactory } from "../aws/factory.ts";
+import { type EnvironmentName, environmentsIn, parseEnvironmentName } from "../config/environments.ts";
 import type { EnvironmentPaths, Runtime } from "../config/runtime.ts";
+import type { ActionsContext } from "../github/context.ts";
 import type { SecretMasker } from "../reporting/mask.ts";
 import type { Reporter } from "../reporting/reporter.ts";
 
@@ -18,9 +20,16 @@ export interface AppContext {
   readonly aws: AwsClientFactory;
   /** Where every event of this run goes (terminal, CI log, JSON, GitHub, Slack). */
   readonly reporter: Reporter;
+  /** The GitHub Actions run this process is a step of (src/config/hosts.ts); undefined elsewhere. */
+  readonly actions: ActionsContext | undefined;
 }
 
 /** What every use case returns: its typed result and the process exit code it stands for. */
 export interface Outcome {
   readonly exitCode: number;
+}
+
+/** `name` if the config folder has its Pulumi.<name>.yaml; a usage error listing the ones it has otherwise. */
+export function environmentNamed(app: Pick<AppContext, "paths">, name: string): EnvironmentName {
+  return parseEnvironmentName(name, environmentsIn(app.paths.configDir));
 }

@@ -2,13 +2,12 @@
  * `gantry deploy` (`npm run orchestrate`): release an image tag to an environment through the
  * deploy plan (src/steps/plan.ts), or with `dryRun` print the plan and the diffs and change nothing.
  */
-import { parseEnvironmentName } from "../config/environments.ts";
 import { parseTag } from "../config/tag.ts";
 import { EXIT } from "../errors.ts";
 import { checkPlanFile } from "../pulumi/plan.ts";
 import type { DeployContext } from "../steps/context.ts";
 import type { PlannedStep } from "../steps/plan.ts";
-import type { AppContext, Outcome } from "./context.ts";
+import { type AppContext, type Outcome, environmentNamed } from "./context.ts";
 import type { ReleaseOutcome } from "./release.ts";
 import { newDeploymentId, requestFor } from "./request.ts";
 
@@ -40,7 +39,7 @@ export async function deploy(
   app: AppContext,
   options: DeployOptions,
 ): Promise<ReleaseOutcome | DryRunOutcome> {
-  const env = parseEnvironmentName(options.env);
+  const env = environmentNamed(app, options.env);
   const tag = parseTag(options.tag);
   const planFile = options.plan === undefined ? undefined : await checkPlanFile(options.plan, env);
   const { wireEnvironment, deployContext } = await import("./environment.ts");

@@ -1,9 +1,8 @@
 /** `gantry history`: an environment's ledger, newest first. */
-import { parseEnvironmentName } from "../config/environments.ts";
 import { EXIT, UsageError } from "../errors.ts";
 import { Ledger } from "../orchestrator/ledger.ts";
 import type { DeploymentRecord } from "../steps/record.ts";
-import type { AppContext, Outcome } from "./context.ts";
+import { type AppContext, type Outcome, environmentNamed } from "./context.ts";
 
 /** Options of {@link history}. */
 export interface HistoryOptions {
@@ -19,7 +18,7 @@ export interface HistoryResult extends Outcome {
 
 /** List the deployments of `options.env`, newest first; reported as a `result` event. */
 export async function history(app: AppContext, options: HistoryOptions): Promise<HistoryResult> {
-  const env = parseEnvironmentName(options.env);
+  const env = environmentNamed(app, options.env);
   if (!Number.isInteger(options.limit) || options.limit < 1 || options.limit > 1000) {
     throw new UsageError("--limit must be an integer from 1 to 1000", "e.g. --limit 10");
   }

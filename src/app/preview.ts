@@ -5,17 +5,15 @@
  */
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { parseEnvironmentName } from "../config/environments.ts";
 import { parseTag } from "../config/tag.ts";
 import { EXIT, UsageError } from "../errors.ts";
-import { actionsContext } from "../config/hosts.ts";
 import type { ActionsContext } from "../github/context.ts";
 import { appendJobSummary, SUMMARY_MAX_BYTES } from "../github/summary.ts";
 import { PREVIEW_MARKDOWN_MAX_CHARS, renderPreviewMarkdown } from "../reporting/markdown.ts";
 import type { SecretMasker } from "../reporting/mask.ts";
 import type { Reporter } from "../reporting/reporter.ts";
 import type { DeployPreview } from "../steps/preview.ts";
-import type { AppContext, Outcome } from "./context.ts";
+import { type AppContext, type Outcome, environmentNamed } from "./context.ts";
 import { requestFor } from "./request.ts";
 import { engineOutput } from "./stack.ts";
 
@@ -82,9 +80,9 @@ export function commentPlan(
 /** Validate, preview, render, publish. */
 export async function preview(app: AppContext, options: PreviewOptions): Promise<PreviewOutcome> {
   const { reporter } = app;
-  const env = parseEnvironmentName(options.env);
+  const env = environmentNamed(app, options.env);
   const tag = options.tag === undefined ? undefined : parseTag(options.tag);
-  const actions = actionsContext();
+  const { actions } = app;
   // GITHUB_TOKEN is registered with the masker at startup (src/main.ts).
   const comment = commentPlan(options, actions);
   const savePlan = options.savePlan === undefined ? undefined : path.resolve(options.savePlan);

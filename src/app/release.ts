@@ -74,6 +74,7 @@ export async function runRelease(app: AppContext, run: ReleaseRun): Promise<Rele
       view: {
         kind: "run",
         run: run.kind,
+        exitCode: result.exitCode,
         record: result.record,
         ...(result.exitCode !== 0 && result.error !== undefined
           ? { error: describeError(result.error) }

@@ -4,12 +4,11 @@
  * exist under its tag at the digest that ran (deploy by digest). It reuses the release, the gates
  * and their undo (src/steps/plan.ts planRollback); no stack update, snapshot or migration.
  */
-import { parseEnvironmentName } from "../config/environments.ts";
 import { parseTag } from "../config/tag.ts";
 import { EXIT, UsageError } from "../errors.ts";
 import { Ledger } from "../orchestrator/ledger.ts";
 import type { DeploymentRecord } from "../steps/record.ts";
-import type { AppContext } from "./context.ts";
+import { type AppContext, environmentNamed } from "./context.ts";
 import { type DryRunOutcome, dryRun } from "./deploy.ts";
 import type { ReleaseOutcome } from "./release.ts";
 import { newDeploymentId, requestFor } from "./request.ts";
@@ -77,7 +76,7 @@ export async function rollback(
   app: AppContext,
   options: RollbackOptions,
 ): Promise<ReleaseOutcome | DryRunOutcome> {
-  const env = parseEnvironmentName(options.env);
+  const env = environmentNamed(app, options.env);
   const { wireEnvironment, deployContext } = await import("./environment.ts");
   const { planRollback } = await import("../steps/plan.ts");
   const wired = await wireEnvironment(app, env);

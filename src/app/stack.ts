@@ -1,9 +1,8 @@
 /** `gantry stack preview|up|outputs|destroy`: the environment's Pulumi stack through the Automation API. */
-import { parseEnvironmentName } from "../config/environments.ts";
 import { EXIT } from "../errors.ts";
 import type { Reporter } from "../reporting/reporter.ts";
 import type { EnvironmentOutputs } from "../stacks/outputs.ts";
-import type { AppContext, Outcome } from "./context.ts";
+import { type AppContext, type Outcome, environmentNamed } from "./context.ts";
 
 /** What to do with the stack. */
 export type StackAction = "preview" | "up" | "outputs" | "destroy";
@@ -36,7 +35,7 @@ export function engineOutput(reporter: Reporter): (line: string) => void {
 /** Run `options.action` on the stack of `options.env`; reported as a `result` event. */
 export async function stack(app: AppContext, options: StackOptions): Promise<StackResult> {
   const { reporter } = app;
-  const env = parseEnvironmentName(options.env);
+  const env = environmentNamed(app, options.env);
   const { openEnvironment } = await import("./environment.ts");
   const { stack: s } = await openEnvironment(app, env);
   switch (options.action) {

@@ -1,10 +1,9 @@
 /** `gantry status`: what an environment runs, its health, the last deployment, the lock. */
-import { parseEnvironmentName } from "../config/environments.ts";
 import { EXIT } from "../errors.ts";
 import { Ledger } from "../orchestrator/ledger.ts";
 import { DeployLock, hostClock, type LockHolder } from "../orchestrator/lock.ts";
 import type { DeploymentRecord } from "../steps/record.ts";
-import type { AppContext, Outcome } from "./context.ts";
+import { type AppContext, type Outcome, environmentNamed } from "./context.ts";
 
 /** Options of {@link status}. */
 export interface StatusOptions {
@@ -33,7 +32,7 @@ export interface StatusResult extends Outcome {
 
 /** Read the state of `options.env`; reported as a `result` event. */
 export async function status(app: AppContext, options: StatusOptions): Promise<StatusResult> {
-  const env = parseEnvironmentName(options.env);
+  const env = environmentNamed(app, options.env);
   const { wireEnvironment } = await import("./environment.ts");
   const { runningVersion } = await import("../steps/running.ts");
   const wired = await wireEnvironment(app, env);

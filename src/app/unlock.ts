@@ -2,11 +2,10 @@
  * `gantry unlock`: free an environment's deploy lock when its holder is gone (or with `force`),
  * first undoing what that holder left half done, from its journal.
  */
-import { parseEnvironmentName } from "../config/environments.ts";
 import { EXIT, UsageError } from "../errors.ts";
 import type { LockHolder } from "../orchestrator/lock.ts";
 import type { Recovery } from "../steps/recover.ts";
-import type { AppContext, Outcome } from "./context.ts";
+import { type AppContext, type Outcome, environmentNamed } from "./context.ts";
 import { newDeploymentId, requestFor } from "./request.ts";
 import { uninterruptible } from "./signals.ts";
 
@@ -27,7 +26,7 @@ export interface UnlockResult extends Outcome {
 
 /** Unlock `options.env`; reported as a `result` event. A live holder is a usage error (exit 2). */
 export async function unlock(app: AppContext, options: UnlockOptions): Promise<UnlockResult> {
-  const env = parseEnvironmentName(options.env);
+  const env = environmentNamed(app, options.env);
   const { wireEnvironment, deployContext } = await import("./environment.ts");
   const { takeOverFrom } = await import("../steps/recover.ts");
   const wired = await wireEnvironment(app, env);

@@ -6,7 +6,6 @@
 import type { Argv } from "yargs";
 import type { Outcome } from "../app/context.ts";
 import type { StackAction } from "../app/stack.ts";
-import { ENVIRONMENTS } from "../config/environments.ts";
 import type { CliContext, GlobalArgs } from "./context.ts";
 
 /** Receives a command's outcome (its exit code, and the failure to print if it has one). */
@@ -14,9 +13,6 @@ export type Done = (outcome: Outcome & { readonly error?: unknown; readonly labe
 
 const EXIT_CODES =
   "Exit codes: 0 deployed and verified · 1 failed, nothing changed · 2 usage · 3 rolled back and verified · 4 rollback not verified · 5 locked · 130 interrupted";
-
-const envOption = <T>(y: Argv<T>, describe = "environment (Pulumi.<env>.yaml)") =>
-  y.option("env", { type: "string", choices: ENVIRONMENTS, demandOption: true, describe });
 
 const speedOptions = <T>(y: Argv<T>) =>
   y
@@ -33,6 +29,10 @@ function released(outcome: Outcome & { record?: { status: string }; error?: unkn
 
 /** Every command of gantry, for yargs. */
 export function commands(ctx: CliContext, done: Done) {
+  // Exactly the environments whose Pulumi.<env>.yaml is in the config folder.
+  const envOption = <T>(y: Argv<T>, describe = "environment (Pulumi.<env>.yaml)") =>
+    y.option("env", { type: "string", choices: ctx.environments, demandOption: true, describe });
+
   const deploy = {
     command: "deploy",
     describe: "Deploy an image tag to an environment (npm run orchestrate -- --env E --tag T)",

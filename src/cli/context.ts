@@ -12,6 +12,8 @@ export interface GlobalArgs {
 export interface CliContext {
   /** The application with the reporter the global flags ask for (built on first use, then kept). */
   app(flags: GlobalArgs): AppContext;
+  /** The environments `--env` accepts: one per Pulumi.<env>.yaml in the config folder. */
+  readonly environments: readonly string[];
   /** Secrets (hook headers, webhook URLs, tokens) registered here never reach any output. */
   readonly masker: SecretMasker;
 }

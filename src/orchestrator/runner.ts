@@ -44,7 +44,10 @@ export type RunOutcome =
       readonly outputs: StepOutputs;
     };
 
-/** What `step` returned in the run of `outcome`; undefined when it did not run or did not succeed. */
+/**
+ * What `step` returned in the run of `outcome` when its run succeeded (also if it was undone
+ * afterwards); undefined when it did not run or its run failed.
+ */
 export function outputOf<C, O>(outcome: Pick<RunOutcome, "outputs">, step: Step<C, O>): O | undefined {
   // Sound: runSteps stores under each step exactly what that step's run returned.
   return outcome.outputs.get(step) as O | undefined;

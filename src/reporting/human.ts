@@ -53,6 +53,8 @@ export type ResultView =
   | {
       readonly kind: "run";
       readonly run: "deploy" | "rollback";
+      /** The exit code it ended with (DESIGN.md "Contracts"): the summary says what it means. */
+      readonly exitCode: number;
       readonly record: RunRecord;
       readonly error?: ErrorView | undefined;
     }
@@ -77,25 +79,36 @@ export function shortDigest(digest: string | null | undefined): string {
   return `${algo ? `${algo}:` : ""}${(hex ?? "").slice(0, 12)}`;
 }
 
-const OUTCOME: Record<RunRecord["status"], string> = {
-  succeeded: "deployed and verified healthy",
-  rolled_back: "failed; rolled back and the previous version verified healthy",
-  failed: "failed",
-  aborted: "interrupted; cancelled cleanly",
+/** What each exit code (DESIGN.md "Contracts") means to the person reading the summary. */
+const OUTCOME: Readonly<Record<number, string>> = {
+  0: "deployed and verified healthy",
+  1: "failed before any change; nothing changed",
+  3: "failed; rolled back and the previous version verified healthy",
+  4: "failed and the rollback did NOT verify — a human is needed",
+  5: "refused: another deploy holds the environment's lock; nothing changed",
+  130: "interrupted; cancelled cleanly",
 };
 
 /** The summary a deploy or rollback ends with: what changed, how long each step took, what to do next. */
 export function renderRun(view: Extract<ResultView, { kind: "run" }>): string {
-  const { record: r, error } = view;
+  const { record: r, error, exitCode } = view;
   const lines: string[] = [];
-  lines.push(
-    `${view.run} ${r.tag} to ${r.env}: ${r.status} in ${formatDuration(r.durationMs)} — ${OUTCOME[r.status]}`,
-  );
-  const from = r.previous?.tag ?? "(nothing)";
-  const now = r.current?.tag ?? "(unknown)";
-  const verb =
-    r.status === "succeeded" ? "now runs" : r.current && r.current.tag !== r.tag ? "back on" : "runs";
-  lines.push(`  version  ${from} → ${r.tag} (${shortDigest(r.imageDigest)}); ${verb} ${now}`);
+  const outcome = OUTCOME[exitCode] ?? r.status;
+  lines.push(`${view.run} ${r.tag} to ${r.env}: ${r.status} in ${formatDuration(r.durationMs)} — ${outcome}`);
+  const image = `${r.tag} (${shortDigest(r.imageDigest)})`;
+  if (!r.previous || exitCode === 1 || exitCode === 5) {
+    // Nothing was released (refused, failed or interrupted before the release).
+    lines.push(`  version  ${image} not released; the environment is unchanged`);
+  } else {
+    const now = r.current?.tag ?? "(unknown)";
+    const state =
+      exitCode === 0
+        ? `now runs ${now}`
+        : exitCode === 4
+          ? `ECS reports ${now}, not verified`
+          : `back on ${now}`;
+    lines.push(`  version  ${r.previous.tag} → ${image}; ${state}`);
+  }
   if (r.steps.length) {
     lines.push(
       `  steps    ${r.steps
@@ -107,7 +120,7 @@ export function renderRun(view: Extract<ResultView, { kind: "run" }>): string {
   }
   if (r.snapshotId) lines.push(`  snapshot ${r.snapshotId}`);
   lines.push(`  id       ${r.id} by ${r.actor}`);
-  if (r.status !== "succeeded") {
+  if (exitCode !== 0) {
     const failed = r.steps.find((s) => s.status === "failed" || s.status === "undo_failed");
     const why = error?.message ?? failed?.detail;
     if (why) lines.push(`  why      ${why}`);

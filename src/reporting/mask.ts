@@ -120,8 +120,6 @@ export function maskingReporter(inner: Reporter, masker: SecretMasker): Reporter
           inner.emit(event.detail === undefined ? event : { ...event, detail: masker.redact(event.detail) });
           break;
         case "result":
-          inner.emit({ ...event, title: masker.redact(event.title), data: masker.redactValue(event.data) });
-          break;
         case "run-start":
         case "run-end":
         case "run-crash":

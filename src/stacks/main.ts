@@ -4,37 +4,26 @@
  * does, and runs the same program gantry runs inline. Node ≥ 22.18 runs it directly (type stripping).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ENVIRONMENTS, parseEnvironmentName } from "../config/environments.ts";
-import { configFile, loadEnvironmentConfig } from "../config/load.ts";
+import { environmentsIn, parseEnvironmentName, SANDBOX } from "../config/environments.ts";
+import { loadEnvironmentConfig } from "../config/load.ts";
 import type { EnvironmentConfig } from "../config/schema.ts";
 import { GantryError } from "../errors.ts";
 import { projectRoot } from "../tools/paths.ts";
-import { access } from "node:fs/promises";
 import { BOOTSTRAP_STACK, bootstrapProgram, bootstrapSettings } from "./aws/bootstrap.ts";
 import { environmentProgram } from "./index.ts";
 
-/** The AWS environments whose config file exists in the project. */
+/** The AWS environments of the project: every Pulumi.<env>.yaml but the sandbox's. */
 async function presentAwsConfigs(): Promise<EnvironmentConfig[]> {
-  const envs = ENVIRONMENTS.filter((env) => env !== "sandbox");
-  const present = await Promise.all(
-    envs.map((env) =>
-      access(configFile(projectRoot, env)).then(
-        () => env,
-        () => undefined,
-      ),
-    ),
-  );
-  return Promise.all(
-    present.filter((env) => env !== undefined).map((env) => loadEnvironmentConfig(projectRoot, env)),
-  );
+  const envs = environmentsIn(projectRoot).filter((env) => env !== SANDBOX);
+  return Promise.all(envs.map((env) => loadEnvironmentConfig(projectRoot, env)));
 }
 
 /** The program of the selected stack; its result is the stack's outputs. */
 export default async function main(): Promise<unknown> {
   const stack = pulumi.getStack();
   if (stack === BOOTSTRAP_STACK) return bootstrapProgram(bootstrapSettings(await presentAwsConfigs()))();
-  const env = parseEnvironmentName(stack);
-  if (env === "sandbox") {
+  const env = parseEnvironmentName(stack, environmentsIn(projectRoot));
+  if (env === SANDBOX) {
     throw new GantryError("the sandbox stack runs only through gantry (it needs the running sandbox)", {
       code: "SANDBOX_BY_HAND",
       source: "user",

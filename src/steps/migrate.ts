@@ -5,7 +5,7 @@
  * last log lines; stops the task on timeout or interruption. Migrations are not undone
  * (expand/contract): a later failure keeps the schema.
  */
-import { nextRevision } from "../aws/ecs.ts";
+import { nextRevision } from "../aws/taskDefinition.ts";
 import type { TaskState } from "../aws/ports.ts";
 import { poll, type PollOutcome } from "../checks/poll.ts";
 import { oneLine } from "../errors.ts";

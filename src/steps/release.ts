@@ -6,7 +6,7 @@
  * ECS already rolled back by itself), wait until that deployment COMPLETES, and re-run the gates
  * on it with the previous version.
  */
-import { containerVersion, nextRevision } from "../aws/ecs.ts";
+import { containerVersion, nextRevision } from "../aws/taskDefinition.ts";
 import { oneLine } from "../errors.ts";
 import type { Step } from "../orchestrator/runner.ts";
 import type { ServiceOutputs } from "../stacks/outputs.ts";

@@ -2,7 +2,7 @@
  * What a service runs now, as ECS says: the one place that reads it (the record's `current`, the
  * hooks' GANTRY_PREVIOUS_TAG, the preview's "from", `gantry status`).
  */
-import { containerVersion } from "../aws/ecs.ts";
+import { containerVersion } from "../aws/taskDefinition.ts";
 import type { EcsPort, ServiceState } from "../aws/ports.ts";
 
 /** What one service runs now. */

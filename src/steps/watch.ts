@@ -55,7 +55,7 @@ export type WatchResult =
 interface Observation {
   readonly verdict: Verdict;
   /** `api: rollout IN_PROGRESS (1/2 running) · 0/2 new targets healthy`, one per service, then alarms. */
-  readonly lines: readonly string[];
+  readonly lines: readonly ProgressLine[];
 }
 
 async function observe(
@@ -67,7 +67,7 @@ async function observe(
 ): Promise<Observation> {
   const { ports, config } = ctx;
   const verdicts: Verdict[] = [];
-  const lines: string[] = [];
+  const lines: ProgressLine[] = [];
   for (const w of watched) {
     const first = verdicts.length;
     const service = await ports.ecs.describeService(outputs.clusterName, w.service.serviceName);
@@ -103,13 +103,22 @@ async function observe(
     const alarms: Verdict =
       v.state === "fail" && !alarmsFatal ? { state: "wait", detail: `waiting for ${v.detail} to clear` } : v;
     verdicts.push(alarms);
-    lines.push(`alarms: ${alarms.detail}`);
+    lines.push({ about: { alarms: true }, text: `alarms: ${alarms.detail}` });
   }
   return { verdict: combine(verdicts), lines };
 }
 
-function serviceLine(w: Watched, verdicts: readonly Verdict[]): string {
-  return `${w.service.name}: ${verdicts.map((v) => v.detail).join(" · ")}`;
+/** One line of progress and what it is about (a service, or the alarms): a newer line replaces it. */
+interface ProgressLine {
+  readonly about: { readonly service: string } | { readonly alarms: true };
+  readonly text: string;
+}
+
+function serviceLine(w: Watched, verdicts: readonly Verdict[]): ProgressLine {
+  return {
+    about: { service: w.service.name },
+    text: `${w.service.name}: ${verdicts.map((v) => v.detail).join(" · ")}`,
+  };
 }
 
 /**
@@ -143,28 +152,30 @@ export async function watch(
   signal: AbortSignal,
 ): Promise<WatchResult> {
   let last = { state: "wait", detail: "not observed yet" } as Verdict;
-  // Progress: one short line per service, each shown again only when it changed.
+  // Progress: one short line per service (and one for the alarms), each shown again only when it changed.
   const shown = new Map<string, string>();
+  const showChanged = (lines: readonly ProgressLine[]): void => {
+    for (const line of lines) {
+      const key = JSON.stringify(line.about);
+      const message = `${phase.name}: ${line.text}`;
+      if (shown.get(key) === message) continue;
+      shown.set(key, message);
+      ctx.reporter.emit({ type: "progress", message });
+    }
+  };
   const out = await poll<Verdict>(
     async () => {
       const seen = await observe(ctx, outputs, watched, phase.health || !phase.untilPass, phase.alarmsFatal);
       last = seen.verdict;
       if (last.state === "fail") return { done: true, value: last };
       if (phase.untilPass && last.state === "pass") return { done: true, value: last };
-      return { done: false, progress: seen.lines.map((line) => `${phase.name}: ${line}`).join("\n") };
+      showChanged(seen.lines);
+      return { done: false };
     },
     {
       deadline: Date.now() + phase.durationMs,
       intervalMs: ctx.timing.pollIntervalMs,
       signal,
-      onProgress: (progress) => {
-        for (const message of progress.split("\n")) {
-          const key = message.slice(0, message.indexOf(": ", phase.name.length + 2) + 1);
-          if (shown.get(key) === message) continue;
-          shown.set(key, message);
-          ctx.reporter.emit({ type: "progress", message });
-        }
-      },
     },
   );
   if (out.status === "done") {

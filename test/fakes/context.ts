@@ -105,7 +105,7 @@ afterAll(() => {
 
 /** A deploy of `v2.0.0` to a sandbox environment that runs `v1.0.0` (services web and api). */
 export function fakeDeployContext(overrides: FakeContextOverrides = {}): FakeDeployContext {
-  const env = (overrides.request?.env ?? overrides.environment?.env ?? "sandbox") as EnvironmentName;
+  const env: EnvironmentName = overrides.request?.env ?? overrides.environment?.env ?? "sandbox";
   const fake = fakeEnvironment({ ...overrides.environment, env });
   const request: DeployRequest = {
     env,

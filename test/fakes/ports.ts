@@ -30,7 +30,7 @@ import type {
   TaskDefinitionDocument,
   TaskState,
 } from "../../src/aws/ports.ts";
-import { containerVersion, VERSION_ENV } from "../../src/aws/ecs.ts";
+import { containerVersion, VERSION_ENV } from "../../src/aws/taskDefinition.ts";
 import { AwsError, PulumiError } from "../../src/errors.ts";
 import { engineLines } from "../../src/pulumi/output.ts";
 import type {

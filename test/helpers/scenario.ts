@@ -5,7 +5,8 @@
  */
 import { expect } from "vitest";
 import type { AwsClients } from "../../src/aws/clients.ts";
-import { containerVersion, EcsAdapter } from "../../src/aws/ecs.ts";
+import { EcsAdapter } from "../../src/aws/ecs.ts";
+import { containerVersion } from "../../src/aws/taskDefinition.ts";
 import { S3Store } from "../../src/aws/store.ts";
 import type { DeploymentRecord } from "../../src/steps/record.ts";
 import { DeployLock } from "../../src/orchestrator/lock.ts";

@@ -62,6 +62,7 @@ describe("architecture rules (.dependency-cruiser.js)", () => {
     ["steps-imports-app", "layering-steps-not-app-or-cli", "src/steps/x.ts", "src/app/y.ts"],
     ["stacks-imports-orchestrator", "stacks-are-resources", "src/stacks/x.ts", "src/orchestrator/y.ts"],
     ["checks-imports-steps", "checks-are-pure-ish", "src/checks/x.ts", "src/steps/y.ts"],
+    ["steps-imports-adapter", "steps-through-ports", "src/steps/x.ts", "src/aws/ecs.ts"],
   ])("GIVEN the fixture %s", (fixture, rule, from, to) => {
     it(`WHEN cruised THEN exactly ${rule} fires, naming ${from} → ${to}`, async () => {
       const result = await cruiseSrc(path.join(FIXTURES, fixture));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { nextRevision } from "../../../src/aws/ecs.ts";
+import { nextRevision } from "../../../src/aws/taskDefinition.ts";
 import { AwsError } from "../../../src/errors.ts";
 
 const current = {

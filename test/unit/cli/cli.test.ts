@@ -1,6 +1,6 @@
 /** The CLI's contract on bad input: exit 2, one-line error with a hint, nothing started. */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -80,6 +80,33 @@ describe("gantry CLI usage errors", () => {
     expect(res.stderr).toMatch(
       /^gantry: error: no valid AWS credentials to deploy to dev \(us-east-1\): .+\n {2}hint: .*aws sso login.*\n$/,
     );
+  });
+
+  it("GIVEN a config folder with only Pulumi.qa.yaml WHEN deploying THEN qa is an environment (it gets as far as the account) and dev is refused, listing qa", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "gantry-qa-"));
+    try {
+      copyFileSync(path.join(projectRoot, "Pulumi.dev.yaml"), path.join(dir, "Pulumi.qa.yaml"));
+      const env: NodeJS.ProcessEnv = {
+        GANTRY_CONFIG_DIR: dir,
+        GANTRY_STATE_DIR: path.join(dir, "gantry"),
+        GANTRY_SANDBOX_DIR: path.join(dir, "sandbox"),
+        AWS_EC2_METADATA_DISABLED: "true",
+        AWS_ACCESS_KEY_ID: "AKIAGANTRYTEST",
+        AWS_SECRET_ACCESS_KEY: "not-a-secret",
+        AWS_ENDPOINT_URL: "http://127.0.0.1:9", // discard port: nothing listens there
+      };
+
+      const qa = gantryWith(env, "deploy", "--env", "qa", "--tag", "v1.0.0");
+      expect(qa.code).toBe(1);
+      expect(qa.stderr).toMatch(/^gantry: error: cannot reach the AWS endpoint .+\n {2}hint: .+\n$/);
+
+      const dev = gantryWith(env, "deploy", "--env", "dev", "--tag", "v1.0.0");
+      expect(dev.code).toBe(2);
+      expect(dev.stderr).toMatch(/Invalid values:[\s\S]*Given: "dev", Choices: "qa"/);
+      expect(dev.stdout).toBe("");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("GIVEN an unreachable AWS endpoint WHEN deploy --env dev THEN exit 1 with one line and a hint, no lock and no stack created", () => {

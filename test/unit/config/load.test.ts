@@ -1,14 +1,15 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ENVIRONMENTS, parseEnvironmentName } from "../../../src/config/environments.ts";
+import { environmentsIn, parseEnvironmentName } from "../../../src/config/environments.ts";
 import { loadEnvironmentConfig, validateConfig } from "../../../src/config/load.ts";
 import { parseTag } from "../../../src/config/tag.ts";
 import { ConfigError, UsageError } from "../../../src/errors.ts";
 import { projectRoot } from "../../../src/tools/paths.ts";
 
-describe.each(ENVIRONMENTS)("Pulumi.%s.yaml in the repository", (env) => {
+describe.each(environmentsIn(projectRoot))("Pulumi.%s.yaml in the repository", (env) => {
   it("GIVEN the committed file WHEN loaded THEN it validates into a frozen config", async () => {
     const config = await loadEnvironmentConfig(projectRoot, env);
     expect(config.env).toBe(env);
@@ -260,6 +261,37 @@ describe("command-line values", () => {
     },
   );
   it("GIVEN an unknown environment WHEN parsed THEN the hint lists the known ones", () => {
-    expect(() => parseEnvironmentName("qa")).toThrow(/unknown environment "qa"/);
+    expect(() => parseEnvironmentName("qa", ["dev", "prod"])).toThrow(/unknown environment "qa"/);
+    expect(() => parseEnvironmentName("qa", ["dev", "prod"])).toThrow(
+      expect.objectContaining({
+        code: "UNKNOWN_ENV",
+        hint: "use one of: dev, prod (one per Pulumi.<env>.yaml)",
+      }),
+    );
+    expect(parseEnvironmentName("prod", ["dev", "prod"])).toBe("prod");
+  });
+
+  it("GIVEN a config folder WHEN its environments are listed THEN one per valid Pulumi.<name>.yaml, sorted", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "gantry-envs-"));
+    try {
+      for (const file of [
+        "Pulumi.yaml",
+        "Pulumi.qa.yaml",
+        "Pulumi.eu-west-prod.yaml",
+        "Pulumi.Bad.yaml",
+        "Pulumi.-x.yaml",
+        `Pulumi.${"a".repeat(33)}.yaml`,
+        `Pulumi.${"b".repeat(32)}.yaml`,
+        "Pulumi.dev.yml",
+        "notes.txt",
+      ]) {
+        writeFileSync(path.join(dir, file), "");
+      }
+      expect(environmentsIn(dir)).toEqual(["b".repeat(32), "eu-west-prod", "qa"]);
+      expect(environmentsIn(path.join(dir, "missing"))).toEqual([]);
+      expect(environmentsIn(projectRoot)).toEqual(["dev", "prod", "sandbox", "staging"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

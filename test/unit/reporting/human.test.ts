@@ -37,7 +37,7 @@ function record(overrides: Partial<RunRecord> = {}): RunRecord {
 
 describe("human rendering of results", () => {
   it("GIVEN a succeeded deploy WHEN rendered THEN one headline, the version change, the step times, no next step", () => {
-    const text = renderRun({ kind: "run", run: "deploy", record: record() });
+    const text = renderRun({ kind: "run", run: "deploy", exitCode: 0, record: record() });
     expect(text.split("\n")[0]).toBe(
       "deploy v1.2.0 to staging: succeeded in 1 min 23 s — deployed and verified healthy",
     );
@@ -52,6 +52,7 @@ describe("human rendering of results", () => {
     const text = renderRun({
       kind: "run",
       run: "deploy",
+      exitCode: 3,
       record: record({
         status: "rolled_back",
         current: { tag: "v1.1.0", taskDefinitionArn: "arn:td:4" },
@@ -73,16 +74,52 @@ describe("human rendering of results", () => {
     const text = renderRun({
       kind: "run",
       run: "rollback",
+      exitCode: 1,
       record: record({
         status: "failed",
+        previous: null,
         current: null,
         steps: [{ name: "preflight", status: "failed", durationMs: 10, detail: "image moved" }],
       }),
     });
-    expect(text).toMatch(/^rollback v1\.2\.0 to staging: failed/);
+    expect(text).toMatch(
+      /^rollback v1\.2\.0 to staging: failed in .+ — failed before any change; nothing changed$/m,
+    );
+    expect(text).toContain(
+      "  version  v1.2.0 (sha256:ab12ab12ab12) not released; the environment is unchanged\n",
+    );
     expect(text).toContain("  why      image moved\n");
     expect(text).toContain("  next     gantry status --env staging; gantry history --env staging\n");
   });
+
+  it.each([
+    [5, "refused: another deploy holds the environment's lock; nothing changed", "not released"],
+    [4, "failed and the rollback did NOT verify — a human is needed", "ECS reports v1.2.0, not verified"],
+    [130, "interrupted; cancelled cleanly", "back on v1.1.0"],
+  ])(
+    "GIVEN exit %d WHEN rendered THEN the headline says %j and the version line %j",
+    (exitCode, headline, version) => {
+      const released = exitCode !== 5;
+      const text = renderRun({
+        kind: "run",
+        run: "deploy",
+        exitCode,
+        record: record({
+          status: exitCode === 130 ? "aborted" : "failed",
+          previous: released ? { tag: "v1.1.0", taskDefinitionArn: "arn:td:4" } : null,
+          current:
+            exitCode === 4
+              ? { tag: "v1.2.0", taskDefinitionArn: "arn:td:5" }
+              : released
+                ? { tag: "v1.1.0", taskDefinitionArn: "arn:td:4" }
+                : null,
+        }),
+      });
+      expect(text.split("\n")[0]).toContain(` — ${headline}`);
+      expect(text.split("\n")[1]).toContain(version);
+      expect(text).toContain("  next     ");
+    },
+  );
 
   it("GIVEN rows of different widths WHEN tabled THEN every column starts at the same place", () => {
     const text = table(

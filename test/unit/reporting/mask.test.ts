@@ -58,4 +58,38 @@ describe("SecretMasker", () => {
     expect(seen).toHaveLength(3);
     expect(seen[2]).toEqual({ type: "result", title: "r", data: { nested: [{ v: MASK }] } });
   });
+
+  it("GIVEN a result whose view carries the secret (a deploy's failure) WHEN reported THEN the view is masked too", () => {
+    const seen: ReportEvent[] = [];
+    const masker = new SecretMasker();
+    masker.add(CANARY);
+    const record = {
+      id: "d1",
+      env: "sandbox",
+      tag: "v2",
+      imageDigest: "",
+      status: "failed" as const,
+      startedAt: "2026-12-07T00:00:00Z",
+      durationMs: 1,
+      actor: "a",
+      previous: null,
+      current: null,
+      snapshotId: null,
+      steps: [{ name: "preDeploy", status: "failed", durationMs: 1, detail: `exited 1: ${CANARY}` }],
+    };
+    maskingReporter({ emit: (e) => seen.push(e) }, masker).emit({
+      type: "result",
+      title: "deploy failed",
+      data: record,
+      view: {
+        kind: "run",
+        run: "deploy",
+        exitCode: 1,
+        record,
+        error: { message: `hook said ${CANARY}`, hint: `rerun with ${CANARY}` },
+      },
+    });
+    expect(JSON.stringify(seen)).not.toContain(CANARY);
+    expect(JSON.stringify(seen)).toContain(`hook said ${MASK}`);
+  });
 });

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { nextRevision } from "../../../src/aws/ecs.ts";
+import { nextRevision } from "../../../src/aws/taskDefinition.ts";
 import { MAX_POLL_INTERVAL_MS } from "../../../src/checks/poll.ts";
 import { AwsError } from "../../../src/errors.ts";
 import { gatesStep } from "../../../src/steps/gates.ts";

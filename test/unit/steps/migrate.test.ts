@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { containerVersion } from "../../../src/aws/ecs.ts";
+import { containerVersion } from "../../../src/aws/taskDefinition.ts";
 import { AwsError } from "../../../src/errors.ts";
 import { migrateStep } from "../../../src/steps/migrate.ts";
 import { fakeDeployContext } from "../../fakes/context.ts";

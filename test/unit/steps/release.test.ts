@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { containerVersion } from "../../../src/aws/ecs.ts";
+import { containerVersion } from "../../../src/aws/taskDefinition.ts";
 import { releaseStep } from "../../../src/steps/release.ts";
 import { type FakeDeployContext, fakeDeployContext } from "../../fakes/context.ts";
 import { digestOf } from "../../fakes/ports.ts";
