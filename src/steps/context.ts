@@ -116,7 +116,7 @@ export interface DeployContext {
   readonly timing: DeployTiming;
   readonly facts: DeployFacts;
   /**
-   * The run's secret masker (src/cli/context.ts): output of hooks and the smoke command is
+   * The run's secret masker (built in src/main.ts): output of hooks and the smoke command is
    * redacted with it before it is reported or kept. Without one, only {@link secrets} are masked.
    */
   readonly masker?: SecretMasker;
