@@ -30,7 +30,9 @@ const masker = new SecretMasker(
 // GITHUB_TOKEN and the Slack webhook URL: masked in everything any command prints, from the start.
 registerTokenSecrets(masker, hosts);
 // A live step list with spinners on an interactive terminal; plain timestamped lines in CI and pipes.
-const interactive = process.stderr.isTTY && !hosts.ci;
+// A terminal that reports no width (a pty without a size, e.g. `script` in a job) gets the plain
+// lines too: the spinner's redraw counts rows by width, and at width 0 it never ends.
+const interactive = process.stderr.isTTY && !hosts.ci && process.stderr.columns > 0;
 const tty = interactive ? await import("./reporting/tty.ts") : undefined;
 // GitHub inside Actions, Slack with a webhook: beside the terminal host, fed the same events.
 const remoteHosts = await loadRemoteHosts(hosts);

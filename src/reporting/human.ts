@@ -72,9 +72,13 @@ export function table(header: readonly string[], rows: readonly (readonly string
   return [line(header), ...rows.map(line)].join("\n") + "\n";
 }
 
-/** `sha256:0123456789ab` — enough of a digest to tell versions apart. */
-export function shortDigest(digest: string | null | undefined): string {
-  if (!digest) return "-";
+/**
+ * `sha256:0123456789ab` — enough of a digest to tell versions apart; of an image reference
+ * (`repo@sha256:…`), its digest's.
+ */
+export function shortDigest(digestOrImage: string | null | undefined): string {
+  if (!digestOrImage) return "-";
+  const digest = digestOrImage.slice(digestOrImage.indexOf("@") + 1);
   const [algo, hex] = digest.includes(":") ? digest.split(":", 2) : ["", digest];
   return `${algo ? `${algo}:` : ""}${(hex ?? "").slice(0, 12)}`;
 }
@@ -139,7 +143,7 @@ export function renderStatus(s: StatusView): string {
         s.services.map((v) => [
           v.service,
           v.tag ?? "-",
-          shortDigest(v.image?.split("@")[1] ?? v.image),
+          shortDigest(v.image),
           v.deployments.map((d) => d.split(" ").slice(0, 2).join(" ")).join(", ") || "-",
           v.health,
         ]),

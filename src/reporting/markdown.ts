@@ -12,6 +12,7 @@
  * src/reporting/github.ts uses them too); Slack's mrkdwn needs only {@link escapeEntities}.
  */
 import { COMMENT_MAX_CHARS, STICKY_MARKER_MAX_CHARS } from "../github/comments.ts";
+import { shortDigest } from "./human.ts";
 import {
   type PreviewView,
   type PropertyChangeView,
@@ -174,9 +175,9 @@ function shortArn(arn: string): string {
   return arn.includes("task-definition/") ? arn.slice(arn.indexOf("task-definition/") + 16) : arn;
 }
 
-function shortDigest(image: string): string {
-  const at = image.indexOf("@sha256:");
-  return at === -1 ? image : `…@sha256:${image.slice(at + 8, at + 20)}`;
+/** `…@sha256:0123456789ab` for an image pinned by digest; any other reference as it is. */
+function shortImage(image: string): string {
+  return image.includes("@sha256:") ? `…@${shortDigest(image)}` : image;
 }
 
 /** Everything before the resource changes: title, summary table, warnings, app plan. */
@@ -222,7 +223,7 @@ function head(p: PreviewView, changes: readonly ResourceChangeView[], r: Redact)
         ? `${cell(t.from.tag)} · ${cell(shortArn(r(t.from.taskDefinitionArn)))}`
         : "not deployed yet";
       const to = t.to
-        ? `${cell(t.to.tag)} · ${t.to.image ? cell(shortDigest(r(t.to.image))) : "**not in ECR**"}`
+        ? `${cell(t.to.tag)} · ${t.to.image ? cell(shortImage(r(t.to.image))) : "**not in ECR**"}`
         : "unchanged";
       out.push(`| ${cell(t.service)} | ${from} | ${to} |`);
     }
