@@ -22,6 +22,7 @@ import path from "node:path";
 import { performance, type EventLoopUtilization } from "node:perf_hooks";
 import { AwsClientFactory } from "../src/aws/factory.ts";
 import type { EcsPort } from "../src/aws/ports.ts";
+import { SecretMasker } from "../src/reporting/mask.ts";
 import type { ReportEvent, Reporter } from "../src/reporting/reporter.ts";
 import { SandboxControl } from "../src/sandbox/control.ts";
 import { stopSandbox } from "../src/sandbox/process.ts";
@@ -106,7 +107,10 @@ export async function benchPipeline(runs: number): Promise<PipelineResults> {
   const timeline: Timeline = { steps: [] };
   const reporter = recorder(timeline);
   const clients = new AwsClientFactory();
-  const wired = await wireEnvironment({ paths, reporter, aws: clients }, "sandbox");
+  const wired = await wireEnvironment(
+    { paths, reporter, aws: clients, masker: new SecretMasker() },
+    "sandbox",
+  );
   const endpoint = wired.sandbox?.endpoint ?? "";
   const control = new SandboxControl(endpoint);
   const detection: PipelineResults["detection"] = {
@@ -161,7 +165,8 @@ export async function benchPipeline(runs: number): Promise<PipelineResults> {
   try {
     await control.setSpeeds({ rolloutSeconds: ROLLOUT_S, snapshotSeconds: 1, taskSeconds: 1 });
     const tags = Array.from({ length: 4 * runs + 1 }, (_, i) => `p${String(i)}`);
-    await control.publishImages("app", tags);
+    // Pulumi.sandbox.yaml's services take their images from the repositories api and web.
+    for (const repository of ["api", "web"]) await control.publishImages(repository, tags);
     const first = await deploy(tags[0] ?? "p0"); // creates the stack: not measured
     if (first.result.exitCode !== 0)
       throw new Error(`bench: first deploy exited ${String(first.result.exitCode)}`);

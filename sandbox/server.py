@@ -3,6 +3,7 @@
 
 Usage: python sandbox/server.py --port <P> [--host 127.0.0.1]
            [--rollout-seconds 6] [--snapshot-seconds 3] [--task-seconds 2] [--quiet]
+           [--registries FILE]
 
 Prints `GANTRY_SANDBOX_READY port=<P> pid=<PID>` on stdout when ready; see SPEC.md.
 """
@@ -32,6 +33,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--snapshot-seconds", type=float, default=3.0)
     parser.add_argument("--task-seconds", type=float, default=2.0)
     parser.add_argument("--quiet", action="store_true", help="no per-request log lines")
+    parser.add_argument("--registries", metavar="FILE",
+                        help="the OCI registries gantry started beside the server (JSON; SPEC R27)")
     args = parser.parse_args(argv)
     try:
         loopback = ipaddress.ip_address(args.host).is_loopback
@@ -80,14 +83,21 @@ def main(argv: list[str] | None = None) -> int:
     from moto.moto_server.werkzeug_app import MotoRequestHandler
 
     from gantry_sandbox.app import SandboxApp
+    from gantry_sandbox.registry import Registries
     from gantry_sandbox.state import Speeds
+
+    try:
+        registries = Registries(args.registries)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        print(f"gantry-sandbox: cannot read --registries {args.registries}: {exc}", file=sys.stderr, flush=True)
+        return 1
 
     class RequestHandler(MotoRequestHandler):
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
             pass  # SandboxApp logs one terse line per request
 
     app = SandboxApp(Speeds(args.rollout_seconds, args.snapshot_seconds, args.task_seconds),
-                     args.host, port, quiet=args.quiet)
+                     args.host, port, quiet=args.quiet, registries=registries)
     server = make_server(args.host, port, app, threaded=True, request_handler=RequestHandler, fd=sock.fileno())
     sock.close()  # the server holds its own duplicate of the listening socket
 

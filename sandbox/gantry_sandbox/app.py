@@ -1,4 +1,4 @@
-"""WSGI middleware: the /_gantry/ control API in front of moto's dispatcher (SPEC R3, R5, R7, R16a)."""
+"""WSGI middleware: the /_gantry/ control API in front of moto's dispatcher (SPEC R3, R5, R7, R16a, R28, R29)."""
 
 from __future__ import annotations
 
@@ -16,13 +16,14 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from . import hooks
 from .control import ControlAPI
 from .engine import Engine
+from .registry import Registries
 from .resources import Provisioner
 from .state import ControlError, Speeds
 
 StartResponse = Callable[..., Any]
 _SCOPE = re.compile(r"Credential=[^/]*/[^/]*/[^/]*/([^/]*)/")
-_REASONS = {200: "OK", 204: "No Content", 400: "Bad Request", 404: "Not Found",
-            405: "Method Not Allowed", 500: "Internal Server Error"}
+_REASONS = {200: "OK", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
+            405: "Method Not Allowed", 500: "Internal Server Error", 502: "Bad Gateway"}
 
 
 def log(message: str) -> None:
@@ -36,11 +37,13 @@ def reset_moto() -> None:
 
 
 class SandboxApp:
-    def __init__(self, speeds: Speeds, host: str, port: int, quiet: bool = False) -> None:
+    def __init__(self, speeds: Speeds, host: str, port: int, quiet: bool = False,
+                 registries: Registries | None = None) -> None:
         self.engine = Engine(speeds)
         hooks.install(self.engine)
         self.provisioner = Provisioner(self.engine, host)
-        self.control = ControlAPI(self.engine, self.provisioner, port, reset_moto)
+        self.registries = registries or Registries(None)
+        self.control = ControlAPI(self.engine, self.provisioner, port, reset_moto, self.registries)
         self.moto = DomainDispatcherApplication(create_backend_app)
         self.quiet = quiet
 
@@ -56,10 +59,14 @@ class SandboxApp:
         started = time.perf_counter()
         path = environ.get("PATH_INFO", "") or ""
         if path.startswith("/_gantry/") or path == "/_gantry":
-            status, body = self._control(environ, path)
+            extra: list[tuple[str, str]] = []
+            if path == "/_gantry/registry/token":
+                status, body, extra = self._token(environ)
+            else:
+                status, body = self._control(environ, path)
             label = f"{environ.get('REQUEST_METHOD')} {path}"
             data = b"" if body is None else json.dumps(body).encode()
-            headers = [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+            headers = [("Content-Type", "application/json"), ("Content-Length", str(len(data))), *extra]
             start_response(f"{status} {_REASONS.get(status, 'Error')}", headers)
             result: Iterable[bytes] = [data]
         else:
@@ -69,11 +76,31 @@ class SandboxApp:
             log(f"{label} {status} {int((time.perf_counter() - started) * 1000)}ms")
         return result
 
+    def _token(self, environ: dict[str, Any]) -> tuple[int, Any, list[tuple[str, str]]]:
+        """R28, outside the engine lock: the publishing of R29 asks for tokens while it runs."""
+        if environ.get("REQUEST_METHOD") != "GET":
+            return 405, {"error": "use GET on /_gantry/registry/token", "hint": "see SPEC R28"}, []
+        try:
+            return self.registries.token(str(environ.get("HTTP_AUTHORIZATION", "")),
+                                         str(environ.get("QUERY_STRING", "")))
+        except ControlError as exc:
+            return exc.status, {"error": exc.error, "hint": exc.hint}, []
+
     def _control(self, environ: dict[str, Any], path: str) -> tuple[int, Any]:
         method = str(environ.get("REQUEST_METHOD", "GET"))
         query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
         raw = _read_body(environ)
         try:
+            if method == "POST" and path.rstrip("/") == "/_gantry/images":
+                body = self.control.json_body(raw)
+                if "image" in body:
+                    # R29: the pushes talk to the registries (and to the token realm) outside the lock.
+                    if "repository" in body:
+                        raise ControlError(400, "give either 'repository' (the sandbox ECR) or 'image' (a sandbox "
+                                                "registry), not both", '{"image": "127.0.0.1:5000/org/api"}')
+                    published = self.registries.publish(body)
+                    with self.engine.lock:
+                        return self.control.remember(published)
             with self.engine.lock:
                 now = time.time()
                 self.engine.sync(now)

@@ -1,4 +1,4 @@
-"""The /_gantry/ control API (SPEC R7–R15). Callers hold the engine lock."""
+"""The /_gantry/ control API (SPEC R7–R15, R27, R29). Callers hold the engine lock."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 from . import DEFAULT_REGION
 from .engine import Engine, new_epoch
+from .registry import Published, Registries
 from .resources import Provisioner, backend, ensure_repository
 from .state import FAULT_KINDS, ControlError, PublishedImage, TaskRule, dump
 
@@ -38,16 +39,17 @@ def _string(body: dict[str, Any], field: str, required: bool = True) -> str | No
 
 class ControlAPI:
     def __init__(self, engine: Engine, provisioner: Provisioner, port: int,
-                 reset_moto: Callable[[], None]) -> None:
+                 reset_moto: Callable[[], None], registries: Registries) -> None:
         self.engine = engine
         self.provisioner = provisioner
         self.port = port
         self.reset_moto = reset_moto
+        self.registries = registries
         self.epoch = new_epoch()
 
     def handle(self, method: str, path: str, query: dict[str, str], raw: bytes, now: float) -> Response:
         parts = [p for p in path[len("/_gantry/"):].split("/") if p]
-        body = self._json(raw) if method in ("POST", "PUT") else {}
+        body = self.json_body(raw) if method in ("POST", "PUT") else {}
         route = parts[0] if parts else ""
         if route == "resources":
             return self._resources(method, parts[1:], body, now)
@@ -58,6 +60,7 @@ class ControlAPI:
             "faults": {"GET": self._faults_get, "POST": self._faults_post, "DELETE": self._faults_delete},
             "speed": {"GET": self._speed, "POST": self._speed},
             "task-rules": {"GET": self._rules_get, "POST": self._rules_post, "DELETE": self._rules_delete},
+            "registries": {"GET": self._registries},
         }
         if route not in handlers or len(parts) != 1:
             raise ControlError(404, f"unknown control endpoint {path}",
@@ -68,7 +71,7 @@ class ControlAPI:
         return methods[method](body, query, now)
 
     @staticmethod
-    def _json(raw: bytes) -> dict[str, Any]:
+    def json_body(raw: bytes) -> dict[str, Any]:
         if not raw.strip():
             return {}
         try:
@@ -104,6 +107,9 @@ class ControlAPI:
 
     # -- images ----------------------------------------------------------------------------------
     def _images(self, body: dict[str, Any], query: dict[str, str], now: float) -> Response:
+        if "repository" not in body:
+            raise ControlError(400, "'repository' (the sandbox ECR) or 'image' (a sandbox registry) is required",
+                               '{"repository": "app", "tags": ["v1.0.0"]}')
         repository = _string(body, "repository")
         assert repository is not None
         tags = body.get("tags")
@@ -129,6 +135,21 @@ class ControlAPI:
             images.append({"tag": tag, "digest": digest, "imageUri": uri})
         return 200, {"images": images}
 
+    def remember(self, published: list[Published]) -> Response:
+        """Record images pushed to a sandbox registry (R29) for R12; the response of their POST."""
+        control = self.engine.control
+        for img in published:
+            known = control.find_image("", img.image, img.tag)  # region "": not an ECR image
+            if known is None:
+                control.images.append(PublishedImage("", img.image, img.tag, img.digest, img.uri))
+            else:
+                known.digest, known.uri = img.digest, img.uri
+        return 200, {"images": [{"tag": i.tag, "digest": i.digest, "imageUri": i.uri} for i in published]}
+
+    # -- registries (R27) -----------------------------------------------------------------------------
+    def _registries(self, body: dict[str, Any], query: dict[str, str], now: float) -> Response:
+        return 200, self.registries.listing()
+
     # -- faults --------------------------------------------------------------------------------------
     def _faults_get(self, body: dict[str, Any], query: dict[str, str], now: float) -> Response:
         return 200, {"faults": dump(self.engine.control.faults)}
@@ -150,7 +171,8 @@ class ControlAPI:
             delay = _number(body["delaySeconds"], "delaySeconds")
             if delay > 60:
                 raise ControlError(400, "delaySeconds must be at most 60", '{"kind": "slow", "delaySeconds": 1.5}')
-        self.engine.control.add_fault(tag, kind, alarm_name, now, delay)
+        repository = _string(body, "repository", required=False)
+        self.engine.control.add_fault(tag, kind, alarm_name, now, delay, repository or None)
         return 200, {"faults": dump(self.engine.control.faults)}
 
     def _faults_delete(self, body: dict[str, Any], query: dict[str, str], now: float) -> Response:

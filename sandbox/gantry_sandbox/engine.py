@@ -112,7 +112,7 @@ class Engine:
             desired=desired,
             created=now,
             duration=self.speeds.rollout,
-            rollout_fault=self.control.has_fault(tag, "rollout"),
+            rollout_fault=self.control.has_fault(tag, "rollout", image),
         )
 
     def register_service(self, service: Any, backend: Any, account: str, region: str, now: float,
@@ -246,7 +246,7 @@ class Engine:
         out = []
         for sim in sims:
             for d in reversed(sim.deployments):
-                fault = self.control.has_fault(d.tag, "health")
+                fault = self.control.has_fault(d.tag, "health", d.image)
                 for plan in d.tasks:
                     state = plan.target_state(now, fault)
                     if state is not None:
@@ -256,7 +256,7 @@ class Engine:
     def serving(self, sim: ServiceSim, now: float) -> DeploymentSim | None:
         """R22: the newest listed deployment with a target past registration."""
         for d in sim.deployments:
-            fault = self.control.has_fault(d.tag, "health")
+            fault = self.control.has_fault(d.tag, "health", d.image)
             for plan in d.tasks:
                 state = plan.target_state(now, fault)
                 if state is not None and state[0] in ("healthy", "unhealthy"):
@@ -270,10 +270,10 @@ class Engine:
         if sim is None or d is None:
             return 503, {"status": "unavailable", "version": None, **body}
         version = d.tag
-        if self.control.has_fault(d.tag, "wrong-version"):
+        if self.control.has_fault(d.tag, "wrong-version", d.image):
             earlier = [x for x in sim.history if x.created < d.created and x.tag != d.tag]
             version = earlier[-1].tag if earlier else f"{d.tag}-stale"
-        if self.control.has_fault(d.tag, "health"):
+        if self.control.has_fault(d.tag, "health", d.image):
             return 500, {"status": "unhealthy", "version": version, **body}
         return 200, {"status": "healthy", "version": version, **body}
 
@@ -281,7 +281,7 @@ class Engine:
         """R22b: seconds to wait before answering, from a `slow` fault on the serving tag."""
         sim = self.services.get(key)
         d = self.serving(sim, now) if sim is not None and not sim.deleted else None
-        return 0.0 if d is None else self.control.slow_seconds(d.tag)
+        return 0.0 if d is None else self.control.slow_seconds(d.tag, d.image)
 
     # -- RDS snapshots -------------------------------------------------------------------------
     def on_create_snapshot(self, snapshot: Any, now: float) -> None:
@@ -311,7 +311,7 @@ class Engine:
             d = sim.last_completed
             if sim.deleted or d is None or d.finished_at is None:
                 continue
-            for fault in self.control.faults_for(d.tag, "alarm"):
+            for fault in self.control.faults_for(d.tag, "alarm", d.image):
                 if fault.alarm_name:
                     names = [fault.alarm_name]
                 else:

@@ -45,6 +45,16 @@ class Speeds:
         }
 
 
+def repository_of(image: str) -> str:
+    """The repository path of an image reference: no registry host, tag or digest (R13)."""
+    name = image.split("@", 1)[0]
+    parts = name.split("/")
+    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
+        parts = parts[1:]
+    last = parts[-1].rsplit(":", 1)[0] if parts else ""
+    return "/".join([*parts[:-1], last])
+
+
 @dataclass
 class Fault:
     tag: str
@@ -52,6 +62,10 @@ class Fault:
     alarm_name: str | None
     created_at: float
     delay_seconds: float | None = None  # `slow` only (R22b); None = DEFAULT_SLOW_SECONDS
+    repository: str | None = None  # only images of this repository (R13); None = every image
+
+    def applies_to(self, image: str) -> bool:
+        return self.repository is None or repository_of(image) == self.repository
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"tag": self.tag, "kind": self.kind}
@@ -59,6 +73,8 @@ class Fault:
             out["alarmName"] = self.alarm_name
         if self.delay_seconds is not None:
             out["delaySeconds"] = self.delay_seconds
+        if self.repository is not None:
+            out["repository"] = self.repository
         return out
 
 
@@ -103,32 +119,34 @@ class ControlState:
 
     # -- faults ---------------------------------------------------------------
     def add_fault(self, tag: str, kind: str, alarm_name: str | None, now: float,
-                  delay_seconds: float | None = None) -> None:
+                  delay_seconds: float | None = None, repository: str | None = None) -> None:
         for f in self.faults:
-            if f.tag == tag and f.kind == kind and f.alarm_name == alarm_name:
+            if f.tag == tag and f.kind == kind and f.alarm_name == alarm_name and f.repository == repository:
                 f.delay_seconds = delay_seconds  # a `slow` fault posted again takes the new delay
                 return
-        self.faults.append(Fault(tag, kind, alarm_name, now, delay_seconds))
+        self.faults.append(Fault(tag, kind, alarm_name, now, delay_seconds, repository))
 
     def clear_faults(self, tag: str | None) -> None:
         self.faults = [f for f in self.faults if tag is not None and f.tag != tag]
 
-    def faults_for(self, tag: str, kind: str) -> list[Fault]:
-        return [f for f in self.faults if f.tag == tag and f.kind == kind]
+    def faults_for(self, tag: str, kind: str, image: str) -> list[Fault]:
+        return [f for f in self.faults if f.tag == tag and f.kind == kind and f.applies_to(image)]
 
-    def has_fault(self, tag: str, kind: str) -> bool:
-        return bool(self.faults_for(tag, kind))
+    def has_fault(self, tag: str, kind: str, image: str) -> bool:
+        return bool(self.faults_for(tag, kind, image))
 
-    def slow_seconds(self, tag: str) -> float:
+    def slow_seconds(self, tag: str, image: str) -> float:
         """Extra delay of the tag's health answers (R22b): 0 without a `slow` fault."""
-        return max((f.delay_seconds or DEFAULT_SLOW_SECONDS for f in self.faults_for(tag, "slow")), default=0.0)
+        return max(
+            (f.delay_seconds or DEFAULT_SLOW_SECONDS for f in self.faults_for(tag, "slow", image)), default=0.0
+        )
 
     # -- task rules -------------------------------------------------------------
     def exit_code_for(self, tag: str, image: str, command: str) -> int:
         for rule in self.rules:
             if rule.matches(tag, image, command):
                 return rule.exit_code
-        return 1 if self.has_fault(tag, "migration") else 0
+        return 1 if self.has_fault(tag, "migration", image) else 0
 
     # -- images -------------------------------------------------------------------
     def find_image(self, region: str, repository: str, tag: str) -> PublishedImage | None:

@@ -1,9 +1,12 @@
 /**
- * `gantry demo` (npm run demo): the whole story on the sandbox — create the stack and print its
- * outputs, publish v1.0.0, v1.1.0 and v1.2.0, mark v1.2.0 faulty (health 500), deploy v1.0.0 and
- * v1.1.0 (healthy rolling updates), then v1.2.0, which fails its health gate and is rolled back to
- * v1.1.0 automatically; finally `status` and `history`. Exits 0 when the story ran as told.
+ * `gantry demo` (npm run demo): the whole story on the sandbox, for an app of two services with
+ * their own images (api and web) — create the stack and print its outputs, publish v1.0.0, v1.1.0
+ * and v1.2.0 of both images, mark web's v1.2.0 faulty (health 500; api's v1.2.0 is fine), deploy
+ * v1.0.0 and v1.1.0 (healthy rolling updates), then v1.2.0: web fails its health gate and both
+ * services are rolled back to v1.1.0 and verified, automatically; finally `status` and `history`.
+ * Exits 0 when the story ran as told.
  */
+import { serviceImageName } from "../config/image.ts";
 import { EXIT, GantryError } from "../errors.ts";
 import { SandboxControl } from "../sandbox/control.ts";
 import type { AppContext, Outcome } from "./context.ts";
@@ -35,16 +38,21 @@ export async function demo(app: AppContext): Promise<Outcome> {
 
   const control = new SandboxControl(sandbox.endpoint);
   await control.setSpeeds({ rolloutSeconds: 3, snapshotSeconds: 1, taskSeconds: 1 });
-  const images = await control.publishImages(
-    config.stack.repositoryName,
-    STORY.map((s) => s.tag),
-  );
+  // Each service's own image (Pulumi.sandbox.yaml: api and web), every tag of the story.
+  const repositories = [...new Set(config.stack.services.map((s) => serviceImageName(config.stack, s)))];
+  const published: string[] = [];
+  for (const repository of repositories) {
+    const images = await control.publishImages(
+      repository,
+      STORY.map((s) => s.tag),
+    );
+    published.push(`${repository} ${images.map((i) => `${i.tag}=${i.digest.slice(7, 19)}`).join(" ")}`);
+  }
+  // Only the last service's image is faulty in v1.2.0: the release still rolls back as one unit.
+  const faulty = repositories.at(-1) ?? config.stack.repositoryName;
   await control.clearFaults("v1.2.0");
-  await control.addFault({ tag: "v1.2.0", kind: "health" });
-  chapter(
-    2,
-    `images: ${images.map((i) => `${i.tag}=${i.digest.slice(0, 19)}…`).join(", ")}; v1.2.0 marked faulty (health 500)`,
-  );
+  await control.addFault({ tag: "v1.2.0", kind: "health", repository: faulty });
+  chapter(2, `images: ${published.join("; ")}; ${faulty}:v1.2.0 marked faulty (health 500)`);
 
   const outcomes: string[] = [];
   for (const [i, step] of STORY.entries()) {
@@ -59,6 +67,12 @@ export async function demo(app: AppContext): Promise<Outcome> {
     });
     const ended = "record" in res ? res.record.status : "?";
     outcomes.push(`${step.tag}: ${ended} (exit ${String(res.exitCode)})`);
+    if ("record" in res && res.record.services && res.record.services.length > 1) {
+      reporter.emit({
+        type: "info",
+        message: `${step.tag}: ${res.record.services.map((s) => `${s.name} ${s.outcome} (runs ${s.current?.tag ?? "?"})`).join(", ")}`,
+      });
+    }
     if (ended !== step.expect) {
       throw new GantryError(`demo: deploy of ${step.tag} ended ${ended}, expected ${step.expect}`, {
         code: "DEMO_UNEXPECTED",

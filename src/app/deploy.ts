@@ -1,20 +1,29 @@
 /**
- * `gantry deploy` (`npm run orchestrate`): release an image tag to an environment through the
- * deploy plan (src/steps/plan.ts), or with `dryRun` print the plan and the diffs and change nothing.
+ * `gantry deploy` (`npm run orchestrate`): release image tags to an environment's services (every
+ * service at `--tag`, one at its own with `--image`, a subset with `--services`) through the deploy plan (src/steps/plan.ts), or with `dryRun` print the plan and the diffs and change nothing.
  */
-import { parseTag } from "../config/tag.ts";
+import { loadEnvironmentConfig } from "../config/load.ts";
 import { EXIT } from "../errors.ts";
 import { checkPlanFile } from "../pulumi/plan.ts";
 import type { DeployContext } from "../steps/context.ts";
 import type { PlannedStep } from "../steps/plan.ts";
 import { type AppContext, type Outcome, environmentNamed } from "./context.ts";
 import type { ReleaseOutcome } from "./release.ts";
-import { newDeploymentId, requestFor } from "./request.ts";
+import {
+  deploySource,
+  newDeploymentId,
+  type ReleaseSelection,
+  releaseTargets,
+  requestFor,
+} from "./request.ts";
 
 /** Options of {@link deploy}. */
-export interface DeployOptions {
+export interface DeployOptions extends ReleaseSelection {
   readonly env: string;
-  readonly tag: string;
+  /** `--commit SHA`, `--pr N` (default: from the GitHub Actions run), `--reason TEXT`: recorded. */
+  readonly commit?: string | undefined;
+  readonly pr?: number | undefined;
+  readonly reason?: string | undefined;
   /** Print the plan and the diffs; change nothing. */
   readonly dryRun: boolean;
   readonly skipSnapshot: boolean;
@@ -31,7 +40,7 @@ export interface DryRunOutcome extends Outcome {
 }
 
 /**
- * Deploy `options.tag` to `options.env`. Bad input (environment, tag, plan file) is refused
+ * Deploy `options.tag` to `options.env`. Bad input (environment, services, tags, plan file) is refused
  * before anything is started, opened, locked — or loaded: the engine, the SDK and the steps are
  * imported once the input is valid. The outcome carries the DESIGN.md exit code.
  */
@@ -40,7 +49,12 @@ export async function deploy(
   options: DeployOptions,
 ): Promise<ReleaseOutcome | DryRunOutcome> {
   const env = environmentNamed(app, options.env);
-  const tag = parseTag(options.tag);
+  const config = await loadEnvironmentConfig(app.paths.configDir, env);
+  const { tag, targets } = releaseTargets(
+    config.stack.services.map((s) => s.name),
+    options,
+  );
+  const source = deploySource(app.actions, options);
   const planFile = options.plan === undefined ? undefined : await checkPlanFile(options.plan, env);
   const { wireEnvironment, deployContext } = await import("./environment.ts");
   const { planDeploy } = await import("../steps/plan.ts");
@@ -48,6 +62,8 @@ export async function deploy(
   const request = requestFor(app.runtime, {
     env,
     tag,
+    targets,
+    source,
     deploymentId: newDeploymentId(),
     skipSnapshot: options.skipSnapshot,
     skipMigrations: options.skipMigrations,

@@ -5,7 +5,7 @@
  */
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { parseTag } from "../config/tag.ts";
+import { loadEnvironmentConfig } from "../config/load.ts";
 import { EXIT, UsageError } from "../errors.ts";
 import type { ActionsContext } from "../github/context.ts";
 import { appendJobSummary, SUMMARY_MAX_BYTES } from "../github/summary.ts";
@@ -14,13 +14,13 @@ import type { SecretMasker } from "../reporting/mask.ts";
 import type { Reporter } from "../reporting/reporter.ts";
 import type { DeployPreview } from "../steps/preview.ts";
 import { type AppContext, type Outcome, environmentNamed } from "./context.ts";
-import { requestFor } from "./request.ts";
+import { type ReleaseSelection, releaseTargets, requestFor } from "./request.ts";
 import { engineOutput } from "./stack.ts";
 
 /** Options of {@link preview}. */
-export interface PreviewOptions {
+export interface PreviewOptions extends ReleaseSelection {
   readonly env: string;
-  /** Default: the tag serving now, so an infra-only change previews too. */
+  /** Default: the tag each service serves now, so an infra-only change previews too. */
   readonly tag?: string | undefined;
   /** Create/update this environment's sticky comment on the pull request (GitHub Actions). */
   readonly comment: boolean;
@@ -81,7 +81,16 @@ export function commentPlan(
 export async function preview(app: AppContext, options: PreviewOptions): Promise<PreviewOutcome> {
   const { reporter } = app;
   const env = environmentNamed(app, options.env);
-  const tag = options.tag === undefined ? undefined : parseTag(options.tag);
+  const config = await loadEnvironmentConfig(app.paths.configDir, env);
+  // Without --tag, --image or --services, each service previews at the tag it serves now.
+  const selection =
+    options.tag === undefined && !options.images?.length && !options.services?.length
+      ? undefined
+      : releaseTargets(
+          config.stack.services.map((s) => s.name),
+          options,
+        );
+  const tag = selection?.tag;
   const { actions } = app;
   // GITHUB_TOKEN is registered with the masker at startup (src/main.ts).
   const comment = commentPlan(options, actions);
@@ -92,7 +101,12 @@ export async function preview(app: AppContext, options: PreviewOptions): Promise
   const { planDeploy } = await import("../steps/plan.ts");
   const { previewDeploy } = await import("../steps/preview.ts");
   const wired = await wireEnvironment(app, env);
-  const request = requestFor(app.runtime, { env, tag, deploymentId: "preview" });
+  const request = requestFor(app.runtime, {
+    env,
+    tag,
+    ...(selection ? { targets: selection.targets } : {}),
+    deploymentId: "preview",
+  });
   // The plan does not depend on the tag.
   const plan = planDeploy({ config: wired.config, request: { ...request, tag: tag ?? "" } });
   reporter.emit({ type: "progress", message: `previewing ${env}${tag ? ` at ${tag}` : ""}` });

@@ -11,7 +11,7 @@ import type { DeploymentRecord } from "../steps/record.ts";
 import { type AppContext, environmentNamed } from "./context.ts";
 import { type DryRunOutcome, dryRun } from "./deploy.ts";
 import type { ReleaseOutcome } from "./release.ts";
-import { newDeploymentId, requestFor } from "./request.ts";
+import { deploySource, newDeploymentId, requestFor } from "./request.ts";
 
 /** Options of {@link rollback}. */
 export interface RollbackOptions {
@@ -20,13 +20,32 @@ export interface RollbackOptions {
   readonly to?: string | undefined;
   /** Print the target and the plan; change nothing. */
   readonly dryRun: boolean;
+  /** `--reason TEXT`, recorded (default: why this target). */
+  readonly reason?: string | undefined;
 }
 
 /** The version a rollback puts back, and why that one. */
 export interface RollbackTarget {
+  /** The target deployment's tag. */
   readonly tag: string;
+  /** Each service's tag and digest as the target left it (all services at `tag` for records before 0.11). */
+  readonly services:
+    readonly { readonly name: string; readonly tag: string; readonly expectedDigest: string }[] | undefined;
   readonly expectedDigest: string;
   readonly why: string;
+}
+
+/** The rollback target of a succeeded record. */
+function targetOf(record: DeploymentRecord, why: string): RollbackTarget {
+  const services = record.services?.flatMap((s) =>
+    s.current?.digest ? [{ name: s.name, tag: s.current.tag, expectedDigest: s.current.digest }] : [],
+  );
+  return {
+    tag: record.tag,
+    services: services?.length ? services : undefined,
+    expectedDigest: record.imageDigest,
+    why,
+  };
 }
 
 /** Pick the rollback target from the ledger (newest first). Pure. */
@@ -41,7 +60,7 @@ export function pickTarget(records: readonly DeploymentRecord[], to: string | un
           "gantry history",
         );
       }
-      return { tag: byId.tag, expectedDigest: byId.imageDigest, why: `deployment ${byId.id}` };
+      return targetOf(byId, `deployment ${byId.id}`);
     }
     const byTag = succeeded.find((r) => r.tag === to);
     if (!byTag) {
@@ -50,11 +69,7 @@ export function pickTarget(records: readonly DeploymentRecord[], to: string | un
         "gantry history --env <env>",
       );
     }
-    return {
-      tag: byTag.tag,
-      expectedDigest: byTag.imageDigest,
-      why: `last succeeded deployment of ${to} (${byTag.id})`,
-    };
+    return targetOf(byTag, `last succeeded deployment of ${to} (${byTag.id})`);
   }
   const [current, ...older] = succeeded;
   const previous = older.find((r) => r.tag !== current?.tag);
@@ -64,11 +79,7 @@ export function pickTarget(records: readonly DeploymentRecord[], to: string | un
       "name one with --to TAG|DEPLOYMENT_ID",
     );
   }
-  return {
-    tag: previous.tag,
-    expectedDigest: previous.imageDigest,
-    why: `the succeeded deployment before ${current.tag}: ${previous.id}`,
-  };
+  return targetOf(previous, `the succeeded deployment before ${current.tag}: ${previous.id}`);
 }
 
 /** Roll `options.env` back; the outcome carries the DESIGN.md exit code. */
@@ -82,14 +93,21 @@ export async function rollback(
   const wired = await wireEnvironment(app, env);
   const target = pickTarget(await new Ledger<DeploymentRecord>(wired.store).list(env, 200), options.to);
   app.reporter.emit({ type: "info", message: `rollback target: ${target.tag} (${target.why})` });
+  const tag = parseTag(target.tag);
+  const names = new Set(wired.config.stack.services.map((s) => s.name));
+  // Each service back to what the target left it on; a record before 0.11: all at its one image.
+  const targets = target.services
+    ? target.services.filter((t) => names.has(t.name))
+    : [...names].map((name) => ({ name, tag, expectedDigest: target.expectedDigest }));
   const request = requestFor(app.runtime, {
     env,
-    tag: parseTag(target.tag),
+    tag,
+    targets,
+    source: deploySource(app.actions, { reason: options.reason ?? target.why }),
     deploymentId: newDeploymentId(),
     skipSnapshot: true,
     skipMigrations: true,
     skipSmoke: false,
-    expectedDigest: target.expectedDigest,
   });
   const plan = planRollback();
   if (options.dryRun) {

@@ -1,4 +1,7 @@
 /** `gantry sandbox …`: lifecycle, images, faults and speeds of the local emulated AWS account. */
+import { environmentsIn, SANDBOX } from "../config/environments.ts";
+import { parseImageName, serviceImageName } from "../config/image.ts";
+import { loadEnvironmentConfig } from "../config/load.ts";
 import { parseTag } from "../config/tag.ts";
 import { EXIT, SandboxError, UsageError } from "../errors.ts";
 import { FAULT_KINDS, SandboxControl, type SandboxSpeeds } from "../sandbox/control.ts";
@@ -13,7 +16,14 @@ export type SandboxOptions =
       readonly speeds: Partial<Record<keyof SandboxSpeeds, number | undefined>>;
     }
   | { readonly action: "stop" | "status" | "reset" }
-  | { readonly action: "image"; readonly tags: readonly string[]; readonly repository: string }
+  | {
+      readonly action: "image";
+      readonly tags: readonly string[];
+      /** A repository of the sandbox ECR (default: every ECR image of Pulumi.sandbox.yaml's services)… */
+      readonly repository?: string | undefined;
+      /** …or an image of a sandbox registry, `127.0.0.1:<port>/<name>` (SPEC R29). */
+      readonly image?: string | undefined;
+    }
   | {
       readonly action: "fault";
       readonly tag: string;
@@ -21,8 +31,24 @@ export type SandboxOptions =
       readonly kind?: string | undefined;
       readonly alarm?: string | undefined;
       readonly delaySeconds?: number | undefined;
+      /** Only images of this repository (SPEC R13), e.g. `web`. */
+      readonly repository?: string | undefined;
     }
   | { readonly action: "speed"; readonly speeds: Partial<Record<keyof SandboxSpeeds, number | undefined>> };
+
+/**
+ * The sandbox ECR repositories the `sandbox` environment's services take their images from
+ * (`platform:services[].image`, default `platform:repositoryName`); `app` without a Pulumi.sandbox.yaml.
+ */
+async function sandboxRepositories(app: AppContext): Promise<string[]> {
+  if (!environmentsIn(app.paths.configDir).includes(SANDBOX)) return ["app"];
+  const config = await loadEnvironmentConfig(app.paths.configDir, SANDBOX);
+  const names = config.stack.services.flatMap((s) => {
+    const image = parseImageName(serviceImageName(config.stack, s));
+    return image?.kind === "ecr" && image.registryId === undefined ? [image.repository] : [];
+  });
+  return names.length ? [...new Set(names)] : ["app"];
+}
 
 async function runningControl(app: AppContext): Promise<SandboxControl> {
   const status = await sandboxStatus(app.paths.sandboxDir);
@@ -95,6 +121,8 @@ export async function sandbox(app: AppContext, options: SandboxOptions): Promise
         endpoint: started.endpoint,
         pid: started.pid,
         logFile: started.logFile,
+        // Hosts of the OCI registries (their credentials: gantry sandbox status).
+        registries: Object.fromEntries((started.registries ?? []).map((r) => [r.name, r.host])),
       });
     }
     case "stop": {
@@ -111,6 +139,17 @@ export async function sandbox(app: AppContext, options: SandboxOptions): Promise
             startedAt: status.record?.startedAt,
             epoch: status.health?.epoch,
             speeds: status.health?.speeds,
+            // The OCI registries (SPEC R27) and their sandbox-only credentials.
+            registries: (status.record?.registries ?? []).map((r) => ({
+              name: r.name,
+              host: r.host,
+              auth: r.auth,
+              ...(r.realm ? { realm: r.realm } : {}),
+              username: r.username,
+              password: r.password,
+              running: !status.registriesDown?.includes(r.name),
+            })),
+            ...(status.record?.registryError ? { registryError: status.record.registryError } : {}),
           })
         : result("sandbox not running", { running: false, reason: status.reason }, EXIT.failed);
     }
@@ -123,10 +162,24 @@ export async function sandbox(app: AppContext, options: SandboxOptions): Promise
     }
     case "image": {
       const tags = options.tags.map((t) => parseTag(t));
-      return result(
-        "images published",
-        await (await runningControl(app)).publishImages(options.repository, tags),
-      );
+      const { image, repository } = options;
+      if (image === undefined) {
+        const control = await runningControl(app);
+        const published = [];
+        for (const repo of repository === undefined ? await sandboxRepositories(app) : [repository]) {
+          for (const p of await control.publishImages(repo, tags)) published.push({ repository: repo, ...p });
+        }
+        return result("images published", published);
+      }
+      if (repository !== undefined || parseImageName(image)?.kind !== "oci") {
+        throw new UsageError(
+          repository !== undefined
+            ? "give --repository (the sandbox ECR) or --image (a sandbox registry), not both"
+            : `--image ${image}: not an image of a registry (host:port/name, no tag)`,
+          `e.g. gantry sandbox image ${tags[0] ?? "v1.0.0"} --image 127.0.0.1:<port>/org/api (gantry sandbox status lists the registries)`,
+        );
+      }
+      return result("images published", await (await runningControl(app)).publishRegistryImages(image, tags));
     }
     case "fault": {
       const tag = parseTag(options.tag);
@@ -146,6 +199,7 @@ export async function sandbox(app: AppContext, options: SandboxOptions): Promise
         kind,
         ...(options.alarm === undefined ? {} : { alarmName: options.alarm }),
         ...(options.delaySeconds === undefined ? {} : { delaySeconds: options.delaySeconds }),
+        ...(options.repository === undefined ? {} : { repository: options.repository }),
       };
       await (await runningControl(app)).addFault(fault);
       return result("fault marked", fault);

@@ -26,7 +26,10 @@ export interface StatusResult extends Outcome {
   readonly env: string;
   readonly stack: "up" | "not created";
   readonly services: readonly ServiceStatus[];
-  readonly lastDeployment: { id: string; tag: string; status: string; startedAt: string } | null;
+  readonly lastDeployment: Pick<
+    DeploymentRecord,
+    "id" | "tag" | "status" | "startedAt" | "trigger" | "commit" | "pr" | "reason"
+  > | null;
   readonly lock: LockHolder | null;
 }
 
@@ -60,7 +63,16 @@ export async function status(app: AppContext, options: StatusOptions): Promise<S
     stack: outputs ? "up" : "not created",
     services,
     lastDeployment: last
-      ? { id: last.id, tag: last.tag, status: last.status, startedAt: last.startedAt }
+      ? {
+          id: last.id,
+          tag: last.tag,
+          status: last.status,
+          startedAt: last.startedAt,
+          ...(last.trigger ? { trigger: last.trigger } : {}),
+          ...(last.commit ? { commit: last.commit } : {}),
+          ...(last.pr !== undefined ? { pr: last.pr } : {}),
+          ...(last.reason ? { reason: last.reason } : {}),
+        }
       : null,
     lock: holder?.holder ?? null,
   };

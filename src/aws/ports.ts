@@ -12,10 +12,18 @@ export interface ResolvedImage {
   readonly imageUri: string;
 }
 
-/** ECR: only tag → digest resolution. */
-export interface EcrPort {
-  /** The image a tag points at, or undefined when the repository has no such tag. */
-  resolveTag(repositoryName: string, tag: string): Promise<ResolvedImage | undefined>;
+/**
+ * Tag → digest resolution of a service's image (src/registry/): ECR through the SDK, any other
+ * registry through the OCI distribution API.
+ */
+export interface ImagePort {
+  /**
+   * What `tag` of `image` (an image name of src/config/image.ts: an ECR repository or
+   * `registry/name`) points at, or undefined when the registry has no such tag. Throws a
+   * user-sourced GantryError, naming the image and the fix, when the registry cannot say:
+   * unreachable, credentials missing or refused, no manifest for the platform Fargate runs.
+   */
+  resolve(image: string, tag: string): Promise<ResolvedImage | undefined>;
 }
 
 /** One ECS deployment of a service, as gantry reads it. */
@@ -30,6 +38,8 @@ export interface DeploymentState {
   readonly pendingCount: number;
   readonly failedTasks: number;
   readonly createdAt: Date | undefined;
+  /** When ECS last changed the deployment (its tasks started, stopped or failed). */
+  readonly updatedAt: Date | undefined;
 }
 
 /** One entry of a service's event log, as ECS writes it ("(service api) has reached a steady state."). */
@@ -68,7 +78,13 @@ export type TaskDefinitionDocument = Record<string, unknown> & {
 
 /** ECS: the calls a release, a migration and the gates make. */
 export interface EcsPort {
+  /** One service; undefined when ECS has no such (active) service or cluster. */
   describeService(cluster: string, service: string): Promise<ServiceState | undefined>;
+  /**
+   * Several services of one cluster, in the order asked (undefined where ECS has none): one
+   * DescribeServices call per 10 services (the most it takes).
+   */
+  describeServices(cluster: string, services: readonly string[]): Promise<(ServiceState | undefined)[]>;
   describeTaskDefinition(arn: string): Promise<TaskDefinitionDocument>;
   /** Register a revision; returns its ARN. */
   registerTaskDefinition(definition: TaskDefinitionDocument): Promise<string>;
@@ -87,8 +103,12 @@ export interface EcsPort {
   stopTask(cluster: string, taskArn: string, reason: string): Promise<void>;
   /** Reasons of the service's recently stopped tasks of one deployment (for a FAILED rollout). */
   stoppedTaskReasons(cluster: string, service: string, deploymentId: string): Promise<string[]>;
-  /** Private IPs of a deployment's running tasks: its ALB targets. */
-  deploymentTaskIps(cluster: string, deploymentId: string): Promise<string[]>;
+  /**
+   * Private IPs of the running tasks of each of `deploymentIds` (their ALB targets), by deployment
+   * id: one ListTasks of the cluster per 100 running tasks, however many deployments are asked
+   * for, and one DescribeTasks per 100 of those not seen before (the most each takes).
+   */
+  deploymentTaskIps(cluster: string, deploymentIds: readonly string[]): Promise<Map<string, string[]>>;
 }
 
 /** One ALB target as the load balancer sees it. */

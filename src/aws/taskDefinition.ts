@@ -42,6 +42,17 @@ export function containerVersion(definition: TaskDefinitionDocument, containerNa
   return /:([^/:@]+)$/.exec(image)?.[1] ?? image;
 }
 
+const DIGEST_REFERENCE = /@(sha256:[0-9a-f]{64})$/;
+
+/** The digest of a task definition's container image when it is a digest reference (`…@sha256:…`). */
+export function containerDigest(
+  definition: TaskDefinitionDocument,
+  containerName: string,
+): string | undefined {
+  const image = definition.containerDefinitions?.find((x) => x.name === containerName)?.image;
+  return image === undefined ? undefined : DIGEST_REFERENCE.exec(image)?.[1];
+}
+
 /**
  * The next revision of a task definition: the same definition with `containerName`'s image set to
  * `image` (a digest reference) and, when `version` is given, its APP_VERSION set to it; nothing

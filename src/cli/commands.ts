@@ -35,10 +35,38 @@ export function commands(ctx: CliContext, done: Done) {
 
   const deploy = {
     command: "deploy",
-    describe: "Deploy an image tag to an environment (npm run orchestrate -- --env E --tag T)",
+    describe: "Deploy image tags to an environment's services (npm run orchestrate -- --env E --tag T)",
     builder: (y: Argv<GlobalArgs>) =>
       envOption(y, "target environment")
-        .option("tag", { type: "string", demandOption: true, describe: "image tag to deploy, e.g. v1.2.3" })
+        .option("tag", {
+          type: "string",
+          describe: "image tag every released service gets, e.g. v1.2.3 (each from its own image)",
+        })
+        .option("image", {
+          type: "string",
+          array: true,
+          describe: "SERVICE=TAG: this service gets another tag (repeatable)",
+        })
+        .option("services", {
+          type: "string",
+          array: true,
+          describe: "release only these services (comma-separated or repeated); the others are untouched",
+        })
+        .option("commit", {
+          type: "string",
+          describe: "commit SHA to record (default: GITHUB_SHA in Actions)",
+        })
+        .option("pr", {
+          type: "number",
+          describe: "pull request number to record (default: from the Actions event)",
+        })
+        .option("reason", { type: "string", describe: "why this deploy, recorded in the history" })
+        .example("$0 deploy --env prod --tag v1.2.3", "every service at v1.2.3")
+        .example(
+          "$0 deploy --env prod --tag v1.2.3 --image api=v1.2.4",
+          "api at v1.2.4, the others at v1.2.3",
+        )
+        .example("$0 deploy --env prod --services web --tag v1.2.4", "only web; the others are untouched")
         .option("dry-run", {
           type: "boolean",
           default: false,
@@ -63,7 +91,12 @@ export function commands(ctx: CliContext, done: Done) {
     handler: async (
       argv: GlobalArgs & {
         env: string;
-        tag: string;
+        tag?: string;
+        image?: string[];
+        services?: string[];
+        commit?: string;
+        pr?: number;
+        reason?: string;
         dryRun: boolean;
         skipSnapshot: boolean;
         skipMigrations: boolean;
@@ -77,6 +110,11 @@ export function commands(ctx: CliContext, done: Done) {
           await deploy(ctx.app(argv), {
             env: argv.env,
             tag: argv.tag,
+            images: argv.image,
+            services: argv.services,
+            commit: argv.commit,
+            pr: argv.pr,
+            reason: argv.reason,
             dryRun: argv.dryRun,
             skipSnapshot: argv.skipSnapshot,
             skipMigrations: argv.skipMigrations,
@@ -97,7 +135,17 @@ export function commands(ctx: CliContext, done: Done) {
         .option("tag", {
           type: "string",
           describe:
-            "image tag to preview (default: the tag serving now, so an infra-only change previews too)",
+            "image tag to preview (default: the tag each service serves now, so an infra-only change previews too)",
+        })
+        .option("image", {
+          type: "string",
+          array: true,
+          describe: "SERVICE=TAG: this service at another tag (repeatable)",
+        })
+        .option("services", {
+          type: "string",
+          array: true,
+          describe: "preview a release of only these services",
         })
         .option("comment", {
           type: "boolean",
@@ -110,13 +158,23 @@ export function commands(ctx: CliContext, done: Done) {
           describe: "save the Pulumi update plan to FILE, for `gantry deploy --plan FILE`",
         }),
     handler: async (
-      argv: GlobalArgs & { env: string; tag?: string; comment: boolean; pr?: number; savePlan?: string },
+      argv: GlobalArgs & {
+        env: string;
+        tag?: string;
+        image?: string[];
+        services?: string[];
+        comment: boolean;
+        pr?: number;
+        savePlan?: string;
+      },
     ) => {
       const { preview } = await import("../app/preview.ts");
       done(
         await preview(ctx.app(argv), {
           env: argv.env,
           tag: argv.tag,
+          images: argv.image,
+          services: argv.services,
           comment: argv.comment,
           pr: argv.pr,
           savePlan: argv.savePlan,
@@ -142,10 +200,20 @@ export function commands(ctx: CliContext, done: Done) {
           default: false,
           describe: "print the target and the plan; change nothing",
         })
+        .option("reason", { type: "string", describe: "why this rollback, recorded in the history" })
         .epilogue(EXIT_CODES),
-    handler: async (argv: GlobalArgs & { env: string; to?: string; dryRun: boolean }) => {
+    handler: async (argv: GlobalArgs & { env: string; to?: string; dryRun: boolean; reason?: string }) => {
       const { rollback } = await import("../app/rollback.ts");
-      done(released(await rollback(ctx.app(argv), { env: argv.env, to: argv.to, dryRun: argv.dryRun })));
+      done(
+        released(
+          await rollback(ctx.app(argv), {
+            env: argv.env,
+            to: argv.to,
+            dryRun: argv.dryRun,
+            reason: argv.reason,
+          }),
+        ),
+      );
     },
   };
 
@@ -252,12 +320,26 @@ export function commands(ctx: CliContext, done: Done) {
         )
         .command(
           "image <tags..>",
-          "Publish images for these tags to the sandbox ECR",
+          "Publish images for these tags to the sandbox ECR, or to a sandbox OCI registry",
           (b) =>
             b
               .positional("tags", { type: "string", array: true, demandOption: true })
-              .option("repository", { type: "string", default: "app", describe: "ECR repository name" }),
-          (argv) => sandboxRun(argv, { action: "image", tags: argv.tags, repository: argv.repository }),
+              .option("repository", {
+                type: "string",
+                describe: "ECR repository name (default: every ECR image of Pulumi.sandbox.yaml's services)",
+              })
+              .option("image", {
+                type: "string",
+                describe:
+                  "a sandbox registry's image instead, 127.0.0.1:PORT/NAME (see gantry sandbox status)",
+              }),
+          (argv) =>
+            sandboxRun(argv, {
+              action: "image",
+              tags: argv.tags,
+              repository: argv.repository,
+              image: argv.image,
+            }),
         )
         .command(
           "fault <tag>",
@@ -274,6 +356,10 @@ export function commands(ctx: CliContext, done: Done) {
                 type: "number",
                 describe: "how long the health endpoint holds each answer, for --kind slow (default 1)",
               })
+              .option("repository", {
+                type: "string",
+                describe: "only images of this repository, e.g. web (default: every image with the tag)",
+              })
               .option("clear", {
                 type: "boolean",
                 default: false,
@@ -287,6 +373,7 @@ export function commands(ctx: CliContext, done: Done) {
               kind: argv.kind,
               alarm: argv.alarm,
               delaySeconds: argv.delaySeconds,
+              repository: argv.repository,
             }),
         )
         .command(

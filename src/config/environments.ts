@@ -9,7 +9,10 @@ import { ConfigError } from "../errors.ts";
 /** An environment's name: lowercase letters, digits and dashes, at most 32 characters. */
 export type EnvironmentName = string;
 
-/** The name of the environment on the local emulated account. */
+/**
+ * The environment on the local emulated account by default (without `gantry:account`); any other
+ * environment may live there too with `gantry:account: sandbox` (see `accountOf` in schema.ts).
+ */
 export const SANDBOX = "sandbox";
 
 const NAME = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;

@@ -3,7 +3,7 @@
  * (src/main.ts) and passed in: src/reporting and src/github read no environment variables.
  *
  * - `GITHUB_ACTIONS`, `GITHUB_REPOSITORY`, `GITHUB_API_URL`, `GITHUB_SERVER_URL`, `GITHUB_RUN_ID`,
- *   `GITHUB_RUN_ATTEMPT`, `GITHUB_SHA`, `GITHUB_REF`, `GITHUB_EVENT_PATH`, `GITHUB_STEP_SUMMARY`,
+ *   `GITHUB_RUN_ATTEMPT`, `GITHUB_SHA`, `GITHUB_REF`, `GITHUB_EVENT_NAME`, `GITHUB_EVENT_PATH`, `GITHUB_STEP_SUMMARY`,
  *   `GITHUB_OUTPUT` (https://docs.github.com/actions/reference/variables-reference): the Actions run.
  * - `GITHUB_TOKEN`: deployment statuses and the PR comment; masked in all output wherever it is set.
  * - `GANTRY_GITHUB_ENVIRONMENT`, `GANTRY_GITHUB_COMMENT_AUTHOR`: see {@link ActionsContext}.
@@ -11,7 +11,7 @@
  * - `CI`: set, the terminal host prints plain lines (no spinner).
  */
 import { readFileSync } from "node:fs";
-import { type ActionsContext, pullRequestOf } from "../github/context.ts";
+import { type ActionsContext, commitMessageOf, pullRequestOf } from "../github/context.ts";
 
 /** Where reports go besides the terminal, and how the terminal behaves. */
 export interface HostSettings {
@@ -57,6 +57,9 @@ export function actionsContext(env: NodeJS.ProcessEnv = process.env): ActionsCon
   const ref = nonEmpty(env.GITHUB_REF);
   const commentAuthor = nonEmpty(env.GANTRY_GITHUB_COMMENT_AUTHOR);
   const environment = nonEmpty(env.GANTRY_GITHUB_ENVIRONMENT);
+  const event = readEvent(nonEmpty(env.GITHUB_EVENT_PATH));
+  const eventName = nonEmpty(env.GITHUB_EVENT_NAME);
+  const commitMessage = commitMessageOf(event);
   return Object.freeze({
     owner,
     repo,
@@ -66,7 +69,9 @@ export function actionsContext(env: NodeJS.ProcessEnv = process.env): ActionsCon
     token: nonEmpty(env.GITHUB_TOKEN),
     sha: nonEmpty(env.GITHUB_SHA),
     ref,
-    pullRequest: pullRequestOf(readEvent(nonEmpty(env.GITHUB_EVENT_PATH)), ref),
+    pullRequest: pullRequestOf(event, ref),
+    ...(eventName ? { eventName } : {}),
+    ...(commitMessage ? { commitMessage } : {}),
     summaryFile: nonEmpty(env.GITHUB_STEP_SUMMARY),
     outputFile: nonEmpty(env.GITHUB_OUTPUT),
     ...(commentAuthor ? { commentAuthor } : {}),

@@ -56,6 +56,7 @@ export function validateConfig(
   const smoke = gantry.data.smoke;
   const named: [string | undefined, (string | number)[]][] = [
     [smoke?.service, ["smoke", "service"]],
+    [gantry.data.migration.service, ["migration", "service"]],
     ...(smoke?.checks ?? []).map((c, i): [string | undefined, (string | number)[]] => [
       c.service,
       ["smoke", "checks", i, "service"],

@@ -6,7 +6,8 @@
  * src/stacks/aws/settings.ts, so that the sandbox file stays short.
  */
 import { z } from "zod";
-import type { EnvironmentName } from "./environments.ts";
+import { type EnvironmentName, SANDBOX } from "./environments.ts";
+import { parseImageName } from "./image.ts";
 
 /** `T` with every property and array element readonly, all the way down (what deep freezing makes it). */
 export type DeepReadonly<T> = T extends (...args: never[]) => unknown
@@ -33,6 +34,17 @@ const hostname = z
     /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
     "a lowercase DNS name such as dev.example.com",
   );
+
+/** An image without tag (src/config/image.ts): an ECR repository name or a full OCI reference. */
+const imageName = z.string().refine((v) => parseImageName(v) !== undefined, {
+  error:
+    "an ECR repository name (api, team/api) or an image reference without tag or digest (ghcr.io/org/api)",
+});
+
+/** A registry host as images name it: `ghcr.io`, `registry.example.com:5000`, `127.0.0.1:5000`. */
+const registryHost = z
+  .string()
+  .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/, "a registry host such as ghcr.io or host:5000");
 
 /** Task sizes Fargate accepts: memory (MiB) allowed for each CPU value (units). */
 export const FARGATE_SIZES: Readonly<Record<number, readonly number[]>> = {
@@ -72,6 +84,8 @@ export const autoscalingConfigSchema = z.strictObject({
 export const serviceConfigSchema = z
   .strictObject({
     name,
+    /** Where the service's image comes from (default: `repositoryName`, an ECR repository). */
+    image: imageName.optional(),
     containerPort: z.number().int().min(1).max(65535).default(8080),
     desiredCount: z.number().int().min(1).max(100).default(1),
     cpu: fargateCpu.default(256),
@@ -125,6 +139,23 @@ export const stackConfigSchema = z
   .strictObject({
     services: z.array(serviceConfigSchema).min(1),
     repositoryName: name.default("app"),
+    /**
+     * Private registries other than ECR: the Secrets Manager secret (`{"username","password"}`)
+     * ECS pulls with (the container's repositoryCredentials; the execution role may read it).
+     */
+    registries: z
+      .record(
+        registryHost,
+        z.strictObject({
+          credentialsArn: z
+            .string()
+            .regex(
+              /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:\S+$/,
+              "the ARN of a Secrets Manager secret",
+            ),
+        }),
+      )
+      .default({}),
     images: z
       .strictObject({
         keepLast: z.number().int().min(1).max(1000).default(10),
@@ -375,8 +406,22 @@ export const hooksConfigSchema = z.strictObject({
 /** Names of the hooks. */
 export type HookName = keyof z.infer<typeof hooksConfigSchema>;
 
+/** Credentials gantry resolves tags with in a registry other than ECR (README "Registries"). */
+export const registryCredentialsSchema = z.strictObject({
+  username: stringOrSecret.optional(),
+  password: secretRefSchema.optional(),
+});
+/** A {@link registryCredentialsSchema} value. */
+export type RegistryCredentials = DeepReadonly<z.infer<typeof registryCredentialsSchema>>;
+
 /** Keys of the orchestrator (namespace `gantry:`). */
 export const gantryConfigSchema = z.strictObject({
+  /**
+   * The account the environment lives on: `aws` (a real one) or `sandbox` (the local emulated one,
+   * which hosts several environments). Default: `sandbox` for the environment named sandbox, else `aws`.
+   */
+  account: z.enum(["aws", "sandbox"]).optional(),
+  registries: z.record(registryHost, registryCredentialsSchema).default({}),
   snapshot: z
     .strictObject({
       enabled: z.boolean().default(false),
@@ -388,6 +433,8 @@ export const gantryConfigSchema = z.strictObject({
   migration: z
     .strictObject({
       command: z.array(z.string().min(1)).min(1).optional(),
+      /** The service whose image the migration task runs (default: the first service). */
+      service: name.optional(),
       timeoutSeconds: z.number().int().min(1).max(7200).default(600),
     })
     .default({ timeoutSeconds: 600 }),
@@ -401,6 +448,11 @@ export const gantryConfigSchema = z.strictObject({
   smoke: smokeConfigSchema.optional(),
   hooks: hooksConfigSchema.default({}),
 });
+
+/** The account an environment lives on: `gantry:account`, by default `sandbox` only for the environment named sandbox. */
+export function accountOf(config: Pick<EnvironmentConfig, "env" | "gantry">): "aws" | "sandbox" {
+  return config.gantry.account ?? (config.env === SANDBOX ? "sandbox" : "aws");
+}
 
 /** The validated configuration of one environment, deeply frozen (src/config/load.ts). */
 export interface EnvironmentConfig {

@@ -1,8 +1,10 @@
 /**
- * Secrets of the smoke gate and the hooks. The config file never holds them: a value written as
- * `{ fromEnv: "SMOKE_TOKEN" }` is read from gantry's own environment once, when a deploy starts
- * (src/config is the only reader of env vars), and the caller registers every value with the
- * secret masker before anything runs. Steps only look values up in the resolved map.
+ * Secrets of the smoke gate, the hooks and the registries. The config file never holds them: a
+ * value written as `{ fromEnv: "SMOKE_TOKEN" }` is read from gantry's own environment once, when a
+ * deploy starts (src/config is the only reader of env vars), and the caller registers every value
+ * with the secret masker before anything runs. Steps only look values up in the resolved map.
+ * Registry credentials are read when a registry asks for them (by the image resolver, in preview
+ * and status too), and registered with the masker then.
  */
 import path from "node:path";
 import { ConfigError, GantryError } from "../errors.ts";
@@ -46,28 +48,89 @@ export function resolveDeploySecrets(
   const out: Record<string, string> = {};
   for (const [key, value] of refsOf(config, options.skipSmoke)) {
     if (typeof value === "string") continue;
-    const found = env[value.fromEnv];
-    if (!found) {
-      throw new ConfigError(
-        `${path.basename(config.file)}: ${key}: environment variable ${value.fromEnv} is not set`,
-        {
-          code: "SECRET_MISSING",
-          hint: `set ${value.fromEnv} in gantry's environment (a CI secret)${key.startsWith("gantry:smoke") ? ", or deploy with --skip-smoke" : ""}`,
-        },
-      );
-    }
-    if (found.trim().length < MIN_SECRET_LENGTH) {
-      throw new ConfigError(
-        `${path.basename(config.file)}: ${key}: environment variable ${value.fromEnv} holds fewer than ${String(MIN_SECRET_LENGTH)} characters, too short to be masked in gantry's output`,
-        {
-          code: "SECRET_TOO_SHORT",
-          hint: `set ${value.fromEnv} to the real secret (at least ${String(MIN_SECRET_LENGTH)} characters), not a placeholder`,
-        },
-      );
-    }
-    out[value.fromEnv] = found;
+    out[value.fromEnv] = readSecret(
+      config,
+      key,
+      value,
+      env,
+      key.startsWith("gantry:smoke") ? ", or deploy with --skip-smoke" : "",
+    );
   }
   return Object.freeze(out);
+}
+
+/**
+ * The value of the environment variable a secret reference names. An unset or empty variable is an
+ * error naming the key (GitHub Actions passes a missing secret as ""), and so is a value shorter
+ * than {@link MIN_SECRET_LENGTH}: the masker could not hide it in the output.
+ */
+function readSecret(
+  config: EnvironmentConfig,
+  key: string,
+  ref: SecretRef,
+  env: NodeJS.ProcessEnv,
+  otherFix = "",
+): string {
+  const found = env[ref.fromEnv];
+  if (!found) {
+    throw new ConfigError(
+      `${path.basename(config.file)}: ${key}: environment variable ${ref.fromEnv} is not set`,
+      {
+        code: "SECRET_MISSING",
+        hint: `set ${ref.fromEnv} in gantry's environment (a CI secret)${otherFix}`,
+      },
+    );
+  }
+  if (found.trim().length < MIN_SECRET_LENGTH) {
+    throw new ConfigError(
+      `${path.basename(config.file)}: ${key}: environment variable ${ref.fromEnv} holds fewer than ${String(MIN_SECRET_LENGTH)} characters, too short to be masked in gantry's output`,
+      {
+        code: "SECRET_TOO_SHORT",
+        hint: `set ${ref.fromEnv} to the real secret (at least ${String(MIN_SECRET_LENGTH)} characters), not a placeholder`,
+      },
+    );
+  }
+  return found;
+}
+
+/** The credentials gantry resolves tags in a registry with (`gantry:registries."<host>"`). */
+export interface ResolvedRegistryCredentials {
+  readonly username?: string;
+  readonly password?: string;
+  /** The values read from the environment: the caller registers them with the secret masker. */
+  readonly secrets: readonly string[];
+}
+
+/**
+ * The credentials configured for `registry` (a host as image names write it), read from gantry's
+ * environment when a registry asks for them; undefined when the config has none. A `fromEnv`
+ * value fails as in {@link resolveDeploySecrets}, naming the key, e.g.
+ * `gantry:registries."ghcr.io".password`.
+ */
+export function registryCredentials(
+  config: EnvironmentConfig,
+  registry: string,
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedRegistryCredentials | undefined {
+  const entry = config.gantry.registries[registry];
+  if (!entry) return undefined;
+  const secrets: string[] = [];
+  const read = (
+    field: "username" | "password",
+    value: string | SecretRef | undefined,
+  ): string | undefined => {
+    if (value === undefined || typeof value === "string") return value;
+    const found = readSecret(config, `gantry:registries."${registry}".${field}`, value, env);
+    secrets.push(found);
+    return value.prefix + found;
+  };
+  const username = read("username", entry.username);
+  const password = read("password", entry.password);
+  return {
+    ...(username === undefined ? {} : { username }),
+    ...(password === undefined ? {} : { password }),
+    secrets,
+  };
 }
 
 /** The value of a plain-or-secret config value, from the resolved secrets. */

@@ -20,6 +20,10 @@ export interface ActionsContext {
   readonly ref: string | undefined;
   /** The pull request of a `pull_request`/`pull_request_target`/PR `issue_comment` event, or refs/pull/N/…. */
   readonly pullRequest: number | undefined;
+  /** GITHUB_EVENT_NAME: `push`, `release`, `workflow_dispatch`, `pull_request`, … */
+  readonly eventName?: string;
+  /** The head commit's message of a `push` event (its payload's head_commit.message). */
+  readonly commitMessage?: string;
   /** GITHUB_STEP_SUMMARY: the job summary file of this step. */
   readonly summaryFile: string | undefined;
   /** GITHUB_OUTPUT: the step outputs file. */
@@ -53,6 +57,13 @@ function fromPayload(payload: unknown): number | undefined {
   // issue_comment events on a PR carry the PR as an issue with a `pull_request` key.
   if (p.issue?.pull_request !== undefined) return positiveInt(p.issue.number);
   return undefined;
+}
+
+/** The head commit's message in a `push` event payload (first line kept whole; undefined if none). */
+export function commitMessageOf(payload: unknown): string | undefined {
+  if (typeof payload !== "object" || payload === null) return undefined;
+  const message = (payload as { head_commit?: { message?: unknown } }).head_commit?.message;
+  return typeof message === "string" && message.trim() !== "" ? message.trim() : undefined;
 }
 
 /**

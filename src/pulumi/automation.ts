@@ -4,11 +4,16 @@
  * EnvironmentOutputs), destroy and cancel. The engine's output reaches callers line by line; its
  * failures are classified into typed errors.
  */
-import { LocalWorkspace, type PulumiFn, type Stack } from "@pulumi/pulumi/automation/index.js";
+import {
+  type EngineEvent,
+  LocalWorkspace,
+  type PulumiFn,
+  type Stack,
+} from "@pulumi/pulumi/automation/index.js";
 import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import { PulumiError } from "../errors.ts";
-import { environmentOutputsSchema, type EnvironmentOutputs } from "../stacks/outputs.ts";
+import { environmentOutputsSchema, type EnvironmentOutputs, isDatabaseResource } from "../stacks/outputs.ts";
 import { classify } from "./classify.ts";
 import type { PulumiCli } from "./cli.ts";
 import { resourceChangeOf } from "./diff.ts";
@@ -114,7 +119,21 @@ export class AutomationStack implements StackPort {
       options,
       async (engine) => {
         // `--plan` needs no PULUMI_EXPERIMENTAL (v3.259: the flag is only hidden without it).
-        const res = await this.stack.up({ ...engine, ...(planFile !== undefined ? { plan: planFile } : {}) });
+        const { onDatabaseStep } = options;
+        const res = await this.stack.up({
+          ...engine,
+          ...(planFile !== undefined ? { plan: planFile } : {}),
+          ...(onDatabaseStep
+            ? {
+                onEvent: (e: EngineEvent) => {
+                  const meta = e.resourcePreEvent?.metadata;
+                  if (meta && isDatabaseResource(meta.type, meta.new?.inputs ?? meta.old?.inputs)) {
+                    onDatabaseStep(meta.op);
+                  }
+                },
+              }
+            : {}),
+        });
         return {
           changeSummary: res.summary.resourceChanges ?? {},
           outputs: parseOutputs(

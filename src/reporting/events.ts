@@ -22,6 +22,20 @@ export interface RunStart {
 export interface RunVersion {
   readonly tag: string;
   readonly taskDefinitionArn: string;
+  readonly digest?: string | undefined;
+}
+
+/** One service of a finished run: what it was given and what it runs at the end. */
+export interface RunService {
+  readonly name: string;
+  readonly image: string;
+  /** null: not part of the release. */
+  readonly tag: string | null;
+  readonly digest: string | null;
+  readonly previous: RunVersion | null;
+  readonly current: RunVersion | null;
+  /** released | rolled_back | unchanged | unknown */
+  readonly outcome: string;
 }
 
 /** One step of a finished run, as the hosts show it. */
@@ -45,8 +59,16 @@ export interface RunRecord {
   readonly actor: string;
   readonly previous: RunVersion | null;
   readonly current: RunVersion | null;
+  /** Every service (records before 0.11 have none). */
+  readonly services?: readonly RunService[] | undefined;
   readonly snapshotId: string | null;
   readonly steps: readonly RunStep[];
+  /** Where it came from, when known. */
+  readonly trigger?: string | undefined;
+  readonly commit?: string | undefined;
+  readonly pr?: number | undefined;
+  readonly runUrl?: string | undefined;
+  readonly reason?: string | undefined;
 }
 
 /** An error as the hosts print it: one line, and the next command to run if it names one. */
@@ -147,12 +169,22 @@ export interface PreviewView {
   readonly planFile: string | null;
   readonly plan: readonly { readonly step: string; readonly included: boolean; readonly why: string }[];
   readonly stack: { readonly changes: readonly ResourceChangeView[] };
-  /** The tag's image; null when the tag is not in the registry. */
+  /** The first released service's image; null when its tag is not in the registry. */
   readonly image: { readonly digest: string } | null;
   readonly taskDefinitions: readonly {
     readonly service: string;
-    readonly from: RunVersion | null;
-    readonly to: { readonly tag: string; readonly image: string | null } | null;
+    /** The image as configured; absent in previews of older versions. */
+    readonly imageName?: string;
+    readonly from: {
+      readonly tag: string;
+      readonly taskDefinitionArn: string;
+      readonly digest?: string | null;
+    } | null;
+    readonly to: {
+      readonly tag: string;
+      readonly digest?: string | null;
+      readonly image: string | null;
+    } | null;
   }[];
   readonly migrations: { readonly runs: boolean; readonly command: readonly string[] | null };
   readonly snapshot: { readonly taken: boolean; readonly retention: number };

@@ -5,7 +5,7 @@
  * src/reporting/events.ts, so every host shows the same words.
  */
 import { createRequire } from "node:module";
-import type { ErrorView, RunRecord } from "./events.ts";
+import type { ErrorView, RunRecord, RunService } from "./events.ts";
 
 /**
  * A duration as people read it, the same in every host (terminal, job summary, deployment
@@ -33,12 +33,14 @@ export interface StatusView {
   readonly env: string;
   readonly stack: string;
   readonly services: readonly ServiceStatusView[];
-  readonly lastDeployment: {
-    readonly id: string;
-    readonly tag: string;
-    readonly status: string;
-    readonly startedAt: string;
-  } | null;
+  readonly lastDeployment:
+    | ({
+        readonly id: string;
+        readonly tag: string;
+        readonly status: string;
+        readonly startedAt: string;
+      } & Pick<RunRecord, "trigger" | "commit" | "pr" | "reason">)
+    | null;
   readonly lock: {
     readonly deploymentId: string;
     readonly actor: string;
@@ -100,7 +102,9 @@ export function renderRun(view: Extract<ResultView, { kind: "run" }>): string {
   const outcome = OUTCOME[exitCode] ?? r.status;
   lines.push(`${view.run} ${r.tag} to ${r.env}: ${r.status} in ${formatDuration(r.durationMs)} — ${outcome}`);
   const image = `${r.tag} (${shortDigest(r.imageDigest)})`;
-  if (!r.previous || exitCode === 1 || exitCode === 5) {
+  if ((r.services?.length ?? 0) > 1) {
+    // Several services: one line each (serviceLines) instead of the one version line.
+  } else if (!r.previous || exitCode === 1 || exitCode === 5) {
     // Nothing was released (refused, failed or interrupted before the release).
     lines.push(`  version  ${image} not released; the environment is unchanged`);
   } else {
@@ -113,6 +117,9 @@ export function renderRun(view: Extract<ResultView, { kind: "run" }>): string {
           : `back on ${now}`;
     lines.push(`  version  ${r.previous.tag} → ${image}; ${state}`);
   }
+  lines.push(...serviceLines(r.services, exitCode));
+  const source = sourceText(r);
+  if (source) lines.push(`  source   ${source}`);
   if (r.steps.length) {
     lines.push(
       `  steps    ${r.steps
@@ -133,16 +140,59 @@ export function renderRun(view: Extract<ResultView, { kind: "run" }>): string {
   return lines.join("\n") + "\n";
 }
 
+/** What each service's outcome reads as in the summary. */
+const SERVICE_OUTCOME: Readonly<Record<string, string>> = {
+  released: "now runs",
+  rolled_back: "rolled back; runs",
+  unchanged: "unchanged; runs",
+  unknown: "ECS reports",
+};
+
+/** One line per service of a run with several services (none otherwise: the version line says it). */
+function serviceLines(services: readonly RunService[] | undefined, exitCode: number): string[] {
+  if (!services || services.length < 2) return [];
+  const width = Math.max(...services.map((s) => s.name.length));
+  return services.map((s, i) => {
+    const label = i === 0 ? "services" : "";
+    const now = s.current ? `${s.current.tag} (${shortDigest(s.current.digest)})` : "(unknown)";
+    const given = s.tag === null ? "" : `${s.previous?.tag ?? "?"} → ${s.tag} (${shortDigest(s.digest)}); `;
+    const what =
+      s.tag !== null && exitCode === 1 && s.outcome === "unchanged"
+        ? `not released; runs ${now}`
+        : `${SERVICE_OUTCOME[s.outcome] ?? s.outcome} ${now}`;
+    return `  ${label.padEnd(8)} ${s.name.padEnd(width)}  ${given}${what}`;
+  });
+}
+
+/** Where a run came from, in one line (empty when nothing is known beyond a terminal). */
+export function sourceText(r: Pick<RunRecord, "trigger" | "commit" | "pr" | "reason">): string {
+  const parts = [
+    r.trigger && r.trigger !== "terminal" ? r.trigger : "",
+    r.commit ? r.commit.slice(0, 7) : "",
+    r.pr !== undefined ? `PR #${String(r.pr)}` : "",
+    r.reason ? `"${r.reason.length > 60 ? `${r.reason.slice(0, 59)}…` : r.reason}"` : "",
+  ];
+  return parts.filter((p) => p !== "").join(" ");
+}
+
+/** An image reference without its digest or tag, and without ECR's account host: `app`, `ghcr.io/org/api`. */
+export function imageName(reference: string | null): string {
+  if (!reference) return "-";
+  const name = reference.replace(/@.*$/, "").replace(/:[^/:]+$/, "");
+  return name.replace(/^\d+\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com\//, "");
+}
+
 /** `gantry status` as a table per service, then the last deployment and the lock. */
 export function renderStatus(s: StatusView): string {
   const out: string[] = [`${s.env}: stack ${s.stack}`];
   if (s.services.length) {
     out.push(
       table(
-        ["SERVICE", "TAG", "IMAGE", "DEPLOYMENTS", "HEALTH"],
+        ["SERVICE", "TAG", "IMAGE", "DIGEST", "DEPLOYMENTS", "HEALTH"],
         s.services.map((v) => [
           v.service,
           v.tag ?? "-",
+          imageName(v.image),
           shortDigest(v.image),
           v.deployments.map((d) => d.split(" ").slice(0, 2).join(" ")).join(", ") || "-",
           v.health,
@@ -152,7 +202,9 @@ export function renderStatus(s: StatusView): string {
   }
   const last = s.lastDeployment;
   out.push(
-    last ? `last deploy: ${last.tag} ${last.status} at ${last.startedAt} (${last.id})` : "last deploy: none",
+    last
+      ? `last deploy: ${last.tag} ${last.status} at ${last.startedAt} (${last.id}${sourceText(last) ? `; ${sourceText(last)}` : ""})`
+      : "last deploy: none",
   );
   const lock = s.lock;
   out.push(
@@ -163,11 +215,19 @@ export function renderStatus(s: StatusView): string {
   return out.join("\n") + "\n";
 }
 
+/** The services a run released, with their tag when it is not the run's (`api web=v2`); `-` for old records. */
+function servicesCell(services: readonly RunService[] | undefined): string {
+  const released = services?.filter((s) => s.tag !== null) ?? [];
+  if (!released.length) return "-";
+  const common = released[0]?.tag;
+  return released.map((s) => (s.tag === common ? s.name : `${s.name}=${s.tag ?? ""}`)).join(" ");
+}
+
 /** `gantry history` as a table, newest first. */
 export function renderHistory(records: readonly RunRecord[]): string {
   if (!records.length) return "no deployments yet\n";
   return table(
-    ["STARTED", "TAG", "STATUS", "DURATION", "ACTOR", "DIGEST", "ID"],
+    ["STARTED", "TAG", "STATUS", "DURATION", "ACTOR", "DIGEST", "SERVICES", "SOURCE", "ID"],
     records.map((r) => [
       r.startedAt.replace(/\.\d+Z$/, "Z"),
       r.tag,
@@ -175,6 +235,8 @@ export function renderHistory(records: readonly RunRecord[]): string {
       formatDuration(r.durationMs),
       r.actor,
       shortDigest(r.imageDigest),
+      servicesCell(r.services),
+      sourceText(r) || "-",
       r.id,
     ]),
   );

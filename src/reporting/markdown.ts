@@ -189,7 +189,7 @@ function head(p: PreviewView, changes: readonly ResourceChangeView[], r: Redact)
     p.tag === null
       ? "none (no `--tag`, nothing serving)"
       : `${cell(p.tag)}${p.tagSource === "serving" ? " (serving now)" : ""} → ${
-          p.image ? cell(p.image.digest) : "**not in ECR**"
+          p.image ? cell(p.image.digest) : "**not found**"
         }`;
   const migration = p.migrations.runs
     ? `yes: ${cell((p.migrations.command ?? []).join(" "))}`
@@ -217,15 +217,20 @@ function head(p: PreviewView, changes: readonly ResourceChangeView[], r: Redact)
   }
   out.push("");
   if (p.taskDefinitions.length) {
-    out.push("#### Task definitions", "", "| service | now | after the deploy |", "| --- | --- | --- |");
+    out.push(
+      "#### Services",
+      "",
+      "| service | image | now | after the deploy |",
+      "| --- | --- | --- | --- |",
+    );
     for (const t of p.taskDefinitions) {
       const from = t.from
-        ? `${cell(t.from.tag)} · ${cell(shortArn(r(t.from.taskDefinitionArn)))}`
+        ? `${cell(t.from.tag)} · ${cell(shortDigest(t.from.digest ?? null))} · ${cell(shortArn(r(t.from.taskDefinitionArn)))}`
         : "not deployed yet";
       const to = t.to
-        ? `${cell(t.to.tag)} · ${t.to.image ? cell(shortImage(r(t.to.image))) : "**not in ECR**"}`
+        ? `${cell(t.to.tag)} · ${t.to.image ? cell(shortImage(r(t.to.image))) : "**not found**"}`
         : "unchanged";
-      out.push(`| ${cell(t.service)} | ${from} | ${to} |`);
+      out.push(`| ${cell(t.service)} | ${t.imageName ? cell(r(t.imageName)) : "-"} | ${from} | ${to} |`);
     }
     out.push("");
   }

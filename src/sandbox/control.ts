@@ -1,6 +1,7 @@
 /**
- * Client of the sandbox's control API (`/_gantry/...`, see sandbox/SPEC.md): images, faults,
- * speeds, reset, and the provisioning calls the sandbox stack's dynamic resources make.
+ * Client of the sandbox's control API (`/_gantry/...`, see sandbox/SPEC.md): images (in the
+ * sandbox ECR and in its OCI registries), faults, speeds, reset, and the provisioning calls the
+ * sandbox stack's dynamic resources make.
  */
 import { oneLine, SandboxError } from "../errors.ts";
 
@@ -26,11 +27,24 @@ export interface SandboxHealth {
   motoVersion: string;
 }
 
-/** An image published to the sandbox ECR. */
+/** An image published to the sandbox ECR or to a sandbox registry. */
 export interface PublishedImage {
   tag: string;
   digest: string;
   imageUri: string;
+}
+
+/** One of the sandbox's OCI registries (SPEC R27), with its sandbox-only credentials. */
+export interface SandboxRegistryInfo {
+  /** `basic` (htpasswd) or `token` (Bearer tokens from the sandbox's realm). */
+  name: string;
+  /** `127.0.0.1:<port>`, the registry part of its image names. */
+  host: string;
+  auth: "basic" | "bearer";
+  username: string;
+  password: string;
+  /** The token realm (bearer only). */
+  realm?: string;
 }
 
 /** A fault marked on an image tag. */
@@ -40,6 +54,8 @@ export interface Fault {
   alarmName?: string;
   /** `slow` only: how long the health endpoint holds each answer (default 1 s; SPEC R22b). */
   delaySeconds?: number;
+  /** Only images of this repository (`web`, `acme/web`: no registry host, tag or digest); default every image. */
+  repository?: string;
 }
 
 /** Typed HTTP client of one running sandbox. */
@@ -101,6 +117,28 @@ export class SandboxControl {
   async publishImages(repository: string, tags: readonly string[]): Promise<PublishedImage[]> {
     const res = await this.call<{ images: PublishedImage[] }>("POST", "images", { repository, tags });
     return res.images;
+  }
+
+  /**
+   * Publish a small real image per tag to a sandbox registry (SPEC R29): `image` is
+   * `127.0.0.1:<port>/<name>`; with `platforms` (`linux/arm64`, …) an OCI index of one image per platform.
+   */
+  async publishRegistryImages(
+    image: string,
+    tags: readonly string[],
+    platforms?: readonly string[],
+  ): Promise<PublishedImage[]> {
+    const res = await this.call<{ images: PublishedImage[] }>("POST", "images", {
+      image,
+      tags,
+      ...(platforms ? { platforms } : {}),
+    });
+    return res.images;
+  }
+
+  /** The sandbox's OCI registries and their credentials (SPEC R27). */
+  async registries(): Promise<SandboxRegistryInfo[]> {
+    return (await this.call<{ registries: SandboxRegistryInfo[] }>("GET", "registries")).registries;
   }
 
   /** Mark a tag faulty. */

@@ -1,19 +1,20 @@
 /**
- * The environment program for each stack. `sandbox` is built from dynamic resources in the
- * emulated account; dev/staging/prod are the @pulumi/aws program of src/stacks/aws, whose config is
- * checked here, before the engine starts, and whose (large) modules load only when it runs.
+ * The environment program for each stack. An environment on the sandbox account (`gantry:account:
+ * sandbox`; by default the one named sandbox) is built from dynamic resources in the emulated
+ * account; every other one is the @pulumi/aws program of src/stacks/aws, whose config is checked
+ * here, before the engine starts, and whose (large) modules load only when it runs.
  */
 import type { PulumiFn } from "@pulumi/pulumi/automation/index.js";
-import type { EnvironmentConfig } from "../config/schema.ts";
+import { accountOf, type EnvironmentConfig } from "../config/schema.ts";
 import { GantryError } from "../errors.ts";
 import { awsSettings } from "./aws/settings.ts";
 import { sandboxProgram, type SandboxTarget } from "./sandbox/program.ts";
 
 /** The inline program of an environment. */
 export function environmentProgram(config: EnvironmentConfig, sandbox?: SandboxTarget): PulumiFn {
-  if (config.env === "sandbox") {
+  if (accountOf(config) === "sandbox") {
     if (!sandbox) {
-      throw new GantryError("the sandbox stack needs a running sandbox", {
+      throw new GantryError(`the ${config.env} stack needs a running sandbox`, {
         code: "SANDBOX_NOT_RUNNING",
         hint: "gantry sandbox start",
       });

@@ -4,10 +4,10 @@
  */
 import type {
   AlarmPort,
-  EcrPort,
   EcsPort,
   ElbPort,
   HttpPort,
+  ImagePort,
   LogsPort,
   RdsPort,
   ResolvedImage,
@@ -27,7 +27,7 @@ import type { CommandRecord, DeploymentRecord, SmokeRecord } from "./record.ts";
 /** The AWS ports a deploy uses. */
 export interface DeployPorts {
   readonly ecs: EcsPort;
-  readonly ecr: EcrPort;
+  readonly images: ImagePort;
   readonly rds: RdsPort;
   readonly elb: ElbPort;
   readonly alarms: AlarmPort;
@@ -35,10 +35,41 @@ export interface DeployPorts {
   readonly logs: LogsPort;
 }
 
+/** One service a release changes: the tag it gets, and for a rollback the digest that tag must still be. */
+export interface ServiceTarget {
+  /** The service's name in `platform:services`. */
+  readonly name: string;
+  readonly tag: string;
+  /** Rollbacks: the digest the target ran; the tag must still point at it. */
+  readonly expectedDigest?: string;
+}
+
+/** Where a deploy came from, as the record keeps it (GitHub Actions context, or the command line). */
+export interface DeploySource {
+  /** push, release, dispatch, pull_request, schedule, … in GitHub Actions; `terminal` elsewhere. */
+  readonly trigger: string;
+  readonly commit?: string;
+  readonly commitMessage?: string;
+  readonly pr?: number;
+  /** The workflow run's URL. */
+  readonly runUrl?: string;
+  /** `--reason TEXT`. */
+  readonly reason?: string;
+}
+
 /** What was asked. */
 export interface DeployRequest {
   readonly env: string;
+  /** The release's tag (`--tag`): what notifications and the summary name it by. */
   readonly tag: string;
+  /**
+   * The services released, in config order, each with its tag (`--tag`, or its own `--image`);
+   * the others are untouched (`--services`). Journals of older versions have none: every service
+   * at `tag`.
+   */
+  readonly targets?: readonly ServiceTarget[];
+  /** Where the deploy came from (commit, pull request, trigger, reason). */
+  readonly source?: DeploySource;
   readonly deploymentId: string;
   readonly actor: string;
   readonly host: string;
@@ -46,8 +77,6 @@ export interface DeployRequest {
   readonly startedAt: string;
   readonly skipSnapshot: boolean;
   readonly skipMigrations: boolean;
-  /** Rollbacks: the digest the target ran; the tag must still point at it. */
-  readonly expectedDigest?: string;
   /** `--plan FILE`: the stack update applies exactly this plan saved by `gantry preview --save-plan`. */
   readonly planFile?: string;
   /** `--skip-smoke`: the smoke gate does not run (recorded in the ledger). */
@@ -59,8 +88,14 @@ export interface ServiceRelease {
   readonly name: string;
   readonly serviceName: string;
   readonly containerName: string;
+  /** The image released (its name as configured, the tag, the digest). */
+  readonly image: string;
+  readonly tag: string;
+  readonly digest: string;
   readonly previousTaskDefinition: string;
   readonly previousTag: string;
+  /** The digest the service ran before (undefined: its image was not a digest reference). */
+  readonly previousDigest?: string | undefined;
   /** Tasks the service runs: how many new targets must turn healthy. */
   readonly desiredCount: number;
   newTaskDefinition?: string;
@@ -75,8 +110,13 @@ export interface ServiceRelease {
 export interface DeployFacts {
   /** Set by the stack step (or preflight, for plans without one); read by every later step. */
   outputs?: EnvironmentOutputs;
-  /** Set by preflight; read by the release and the record. */
-  image?: ResolvedImage;
+  /** Set by preflight: each released service's image resolved; read by the migration, the release and the record. */
+  images?: ReadonlyMap<string, ResolvedImage>;
+  /**
+   * Set by the stack step when it started the snapshot alongside the update (the engine left the
+   * database as it is): settles when CreateDBSnapshot was answered (rejects with its error).
+   */
+  snapshotStart?: Promise<void>;
   /** Taken by preflight, renewed and freed by the deploy; given back by a failed recovery. */
   lock?: HeldLock;
   /** Alarms already firing before the deploy (preflight), which the gates ignore. */
@@ -138,15 +178,27 @@ export function outputsOf(ctx: DeployContext): EnvironmentOutputs {
   return ctx.facts.outputs;
 }
 
-/** The resolved image, or a bug-grade error if preflight did not run. */
-export function imageOf(ctx: DeployContext): ResolvedImage {
-  if (!ctx.facts.image) {
-    throw new StepError("the image is not resolved yet", {
+/** The resolved image of service `name`, or a bug-grade error if preflight did not resolve it. */
+export function imageOf(ctx: DeployContext, name: string): ResolvedImage {
+  const image = ctx.facts.images?.get(name);
+  if (!image) {
+    throw new StepError(`the image of ${name} is not resolved`, {
       code: "NO_IMAGE",
-      hint: "preflight must run first",
+      hint: "preflight must run first, and the service must be part of the release",
     });
   }
-  return ctx.facts.image;
+  return image;
+}
+
+/**
+ * The services `request` releases: its targets, or (a journal of an older version) every service
+ * of `config` at the request's tag.
+ */
+export function targetsOf(
+  request: Pick<DeployRequest, "tag" | "targets">,
+  config: Pick<EnvironmentConfig, "stack">,
+): readonly ServiceTarget[] {
+  return request.targets ?? config.stack.services.map((s) => ({ name: s.name, tag: request.tag }));
 }
 
 /**

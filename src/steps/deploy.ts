@@ -3,6 +3,7 @@
  * alive, then finish — check the outcome against what ECS reports, release the lock, append the
  * final record to the ledger — and map it to the exit code of DESIGN.md "Contracts".
  */
+import { serviceImageName } from "../config/image.ts";
 import { EXIT, GantryError, oneLine } from "../errors.ts";
 import { outputOf, runSteps, type RunOutcome, type StepRecord } from "../orchestrator/runner.ts";
 import type { DeployContext } from "./context.ts";
@@ -10,7 +11,13 @@ import { runFinishHooks } from "./hooks.ts";
 import { planDeploy, type PlannedStep } from "./plan.ts";
 import { LockHeldError } from "./preflight.ts";
 import { snapshotStep } from "./snapshot.ts";
-import { type DeploymentRecord, deploymentRecord, type RecordedVersion } from "./record.ts";
+import {
+  type DeploymentRecord,
+  deploymentRecord,
+  type RecordedVersion,
+  type ServiceRecord,
+  serviceRecord,
+} from "./record.ts";
 import { runningVersion } from "./running.ts";
 
 /** What a deploy ended with. */
@@ -46,13 +53,33 @@ async function servicesOn(ctx: DeployContext, which: "new" | "previous"): Promis
   return true;
 }
 
-/** What the first released service runs now, as ECS says (the record's `current`); null when unknown. */
-async function currentVersion(ctx: DeployContext): Promise<RecordedVersion | null> {
-  const first = ctx.facts.releases[0];
+/**
+ * Every service of the environment as the record keeps it, in config order, with what each runs
+ * now as ECS says (null when ECS cannot say, or before the stack exists).
+ */
+async function serviceRecords(ctx: DeployContext): Promise<ServiceRecord[]> {
   const outputs = ctx.facts.outputs;
-  if (!first || !outputs) return null;
-  const running = await runningVersion(ctx.ports.ecs, outputs.clusterName, first).catch(() => undefined);
-  return running ?? null;
+  return Promise.all(
+    ctx.config.stack.services.map(async (configured) => {
+      const svc = outputs?.services.find((s) => s.name === configured.name);
+      const running =
+        outputs && svc
+          ? await runningVersion(ctx.ports.ecs, outputs.clusterName, svc).catch(() => undefined)
+          : undefined;
+      const current: RecordedVersion | null = running
+        ? {
+            tag: running.tag,
+            taskDefinitionArn: running.taskDefinitionArn,
+            ...(running.digest ? { digest: running.digest } : {}),
+          }
+        : null;
+      return serviceRecord(
+        { name: configured.name, image: serviceImageName(ctx.config.stack, configured) },
+        ctx.facts.releases.find((r) => r.name === configured.name),
+        current,
+      );
+    }),
+  );
 }
 
 /** Run the deploy of `ctx.request` and finish it truthfully. */
@@ -151,7 +178,11 @@ export async function runDeploy(
       });
     }
 
-    const current = await currentVersion(ctx);
+    const services = await serviceRecords(ctx);
+    // Released in parallel: the record lists them in config order, whatever order they started in.
+    const order = ctx.config.stack.services.map((s) => s.name);
+    const releases = [...ctx.facts.releases].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+    const first = releases[0];
     const snapshot = outputOf(outcome, snapshotStep);
     const record = deploymentRecord({
       id: request.deploymentId,
@@ -161,10 +192,12 @@ export async function runDeploy(
       startedAt: request.startedAt,
       durationMs: Date.now() - started,
       status,
-      image: ctx.facts.image,
+      imageDigest: first ? first.digest : ctx.facts.images?.values().next().value?.digest,
       snapshotId: snapshot?.snapshotId,
-      releases: ctx.facts.releases,
-      current,
+      releases,
+      current: services.find((s) => s.name === first?.name)?.current ?? null,
+      services,
+      source: request.source,
       steps: outcome.steps.map((s) => ({
         name: s.name,
         status: s.status,

@@ -7,7 +7,7 @@
 import type { Step } from "../orchestrator/runner.ts";
 import { type DeployContext, outputsOf, StepError } from "./context.ts";
 import { runSmoke } from "./smoke.ts";
-import { watch, type Watched } from "./watch.ts";
+import { watch, type Watched, watchMemory } from "./watch.ts";
 
 /**
  * The gates: every released service's rollout COMPLETED on its own deployment, its new targets
@@ -21,9 +21,11 @@ export const gatesStep: Step<DeployContext, void> = {
     const watched: Watched[] = ctx.facts.releases.flatMap((r) => {
       const service = outputs.services.find((s) => s.serviceName === r.serviceName);
       return service && r.deploymentId
-        ? [{ service, deploymentId: r.deploymentId, version: ctx.request.tag, desiredCount: r.desiredCount }]
+        ? [{ service, deploymentId: r.deploymentId, version: r.tag, desiredCount: r.desiredCount }]
         : [];
     });
+    // The bake goes on from what the rollout's watch read last (its tasks, targets and alarms).
+    const memory = watchMemory();
     const rollout = await watch(
       ctx,
       outputs,
@@ -36,6 +38,7 @@ export const gatesStep: Step<DeployContext, void> = {
         alarmsFatal: true,
       },
       signal,
+      memory,
     );
     if (!rollout.ok) throw gateError(rollout);
     // Interrupted during the rollout's last look: neither the bake nor the smoke gate starts.
@@ -74,6 +77,7 @@ export const gatesStep: Step<DeployContext, void> = {
           watched,
           { name: "bake", untilPass: false, durationMs: bakeMs, health: true, alarmsFatal: true },
           both,
+          memory,
         ),
         (r) => (r.ok || r.aborted ? undefined : gateError(r)),
       ),

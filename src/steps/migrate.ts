@@ -1,6 +1,6 @@
 /**
- * migrate: the migration as a one-off ECS task of the migration family, revised to the release's
- * image digest, with the command and deadline from config and the network from the stack outputs.
+ * migrate: the migration as a one-off ECS task of the migration family, revised to the image
+ * digest the release gives the migration's service (`gantry:migration.service`, default the first), with the command and deadline from config and the network from the stack outputs.
  * Fails on a RunTask failure or any non-zero exit code, showing the stoppedReason and the task's
  * last log lines; stops the task on timeout or interruption. Migrations are not undone
  * (expand/contract): a later failure keeps the schema.
@@ -17,13 +17,27 @@ import {
   imageOf,
   outputsOf,
   StepError,
+  targetsOf,
 } from "./context.ts";
 
-/** Whether this deploy runs a migration (a command configured, unless --skip-migrations). */
+/** The service whose image the migration task runs: `gantry:migration.service`, else the first. */
+export function migrationService(config: DeployContext["config"]): string {
+  return config.gantry.migration.service ?? config.stack.services[0]?.name ?? "";
+}
+
+/**
+ * Whether this deploy runs a migration: a command is configured, the release changes the
+ * migration's service (a subset release without it keeps the schema), and no --skip-migrations.
+ */
 export function migrationWanted(
-  ctx: Pick<DeployContext, "config"> & { readonly request: Pick<DeployRequest, "skipMigrations"> },
+  ctx: Pick<DeployContext, "config"> & {
+    readonly request: Pick<DeployRequest, "skipMigrations" | "targets">;
+  },
 ): boolean {
-  return ctx.config.gantry.migration.command !== undefined && !ctx.request.skipMigrations;
+  // No targets (a journal of an older version): every service is released.
+  const { targets } = ctx.request;
+  const released = !targets || targets.some((t) => t.name === migrationService(ctx.config));
+  return ctx.config.gantry.migration.command !== undefined && !ctx.request.skipMigrations && released;
 }
 
 async function logTail(
@@ -77,12 +91,14 @@ export const migrateStep: Step<DeployContext, void> = {
   async run(ctx, signal) {
     const { ports, reporter, request, timing } = ctx;
     const outputs = outputsOf(ctx);
-    const image = imageOf(ctx);
+    const service = migrationService(ctx.config);
+    const image = imageOf(ctx, service);
+    const tag = targetsOf(request, ctx.config).find((t) => t.name === service)?.tag ?? request.tag;
     const command = ctx.config.gantry.migration.command ?? [];
     const { taskDefinitionFamily: family, containerName, subnets, securityGroups } = outputs.migration;
     const current = await ports.ecs.describeTaskDefinition(family);
     const revision = await ports.ecs.registerTaskDefinition(
-      nextRevision(current, containerName, image.imageUri, request.tag),
+      nextRevision(current, containerName, image.imageUri, tag),
     );
     const taskArn = await ports.ecs.runTask({
       cluster: outputs.clusterName,

@@ -3,10 +3,10 @@
  * `--dry-run` prints them.
  */
 import type { Step } from "../orchestrator/runner.ts";
-import type { DeployContext } from "./context.ts";
+import { type DeployContext, targetsOf } from "./context.ts";
 import { gatesStep } from "./gates.ts";
 import { planHooks, postDeployStep, preDeployStep } from "./hooks.ts";
-import { migrateStep, migrationWanted } from "./migrate.ts";
+import { migrateStep, migrationService, migrationWanted } from "./migrate.ts";
 import { preflight } from "./preflight.ts";
 import { releaseStep } from "./release.ts";
 import { smokeSummary } from "./smoke.ts";
@@ -18,6 +18,13 @@ export interface PlannedStep {
   readonly step: Step<DeployContext>;
   readonly included: boolean;
   readonly why: string;
+}
+
+/** Which services a release changes and which it leaves alone. */
+function releasedSummary(ctx: Pick<DeployContext, "config" | "request">): string {
+  const released = new Set(targetsOf(ctx.request, ctx.config).map((t) => t.name));
+  const untouched = ctx.config.stack.services.filter((s) => !released.has(s.name)).map((s) => s.name);
+  return `${[...released].join(", ")}${untouched.length ? `; unchanged: ${untouched.join(", ")}` : ""}`;
 }
 
 /**
@@ -36,7 +43,13 @@ export function planDeploy(ctx: Pick<DeployContext, "config" | "request">): Plan
   );
   const smoke = smokeSummary(ctx);
   return [
-    { step: preflight, included: true, why: "image → digest, no deployment in progress, lock" },
+    {
+      step: preflight,
+      included: true,
+      why: `${targetsOf(ctx.request, ctx.config)
+        .map((t) => `${t.name}:${t.tag}`)
+        .join(", ")} → digests, no deployment in progress, lock`,
+    },
     ...(hooks.has("preDeploy")
       ? [{ step: preDeployStep, included: true, why: hooks.get("preDeploy") ?? "" }]
       : []),
@@ -60,15 +73,17 @@ export function planDeploy(ctx: Pick<DeployContext, "config" | "request">): Plan
       step: migrateStep,
       included: migrate,
       why: migrate
-        ? `one-off task: ${(ctx.config.gantry.migration.command ?? []).join(" ")}`
+        ? `one-off task with ${migrationService(ctx.config)}'s image: ${(ctx.config.gantry.migration.command ?? []).join(" ")}`
         : ctx.request.skipMigrations
           ? "skipped (--skip-migrations)"
-          : "off (no gantry:migration.command)",
+          : ctx.config.gantry.migration.command === undefined
+            ? "off (no gantry:migration.command)"
+            : `skipped (${migrationService(ctx.config)}, whose image runs the migration, is not released)`,
     },
     {
       step: releaseStep,
       included: true,
-      why: "new task definition revision with the digest, UpdateService; undo = verified rollback",
+      why: `new task definition revision with the digest, UpdateService (${releasedSummary(ctx)}); undo = verified rollback`,
     },
     {
       step: gatesStep,
@@ -89,7 +104,11 @@ export function planDeploy(ctx: Pick<DeployContext, "config" | "request">): Plan
 export function planRollback(): PlannedStep[] {
   return [
     { step: preflight, included: true, why: "lock; the target's image still exists at its recorded digest" },
-    { step: releaseStep, included: true, why: "the target's image as a new revision, UpdateService" },
+    {
+      step: releaseStep,
+      included: true,
+      why: "each service's target image as a new revision, UpdateService",
+    },
     { step: gatesStep, included: true, why: "rollout COMPLETED, targets, health + version, alarms, bake" },
   ];
 }

@@ -1,10 +1,13 @@
 /**
- * preflight: everything that can be checked before anything changes — the image tag resolves to
- * a digest in ECR, no ECS deployment is already in progress, no alarm is already firing (reported,
+ * preflight: everything that can be checked before anything changes — every released service's
+ * image tag resolves to a digest (ECR or any OCI registry), no ECS deployment is already in progress, no alarm is already firing (reported,
  * not ignored), and the environment's deploy lock is ours. The lock is released by the deploy's finish, last of all.
  */
+import type { ResolvedImage } from "../aws/ports.ts";
+import { serviceImageName } from "../config/image.ts";
+import { PROJECT_NAME } from "../config/schema.ts";
 import type { Step } from "../orchestrator/runner.ts";
-import { checkpoint, type DeployContext, StepError } from "./context.ts";
+import { checkpoint, type DeployContext, StepError, targetsOf } from "./context.ts";
 import { takeOverFrom } from "./recover.ts";
 
 /** Refusal because another deploy holds the lock (exit code 5). */
@@ -67,30 +70,86 @@ async function releaseHeld(ctx: DeployContext): Promise<void> {
   delete ctx.facts.lock;
 }
 
-async function checks(ctx: DeployContext): Promise<void> {
+/** How many images are resolved at once. */
+const RESOLVE_PARALLEL = 4;
+
+/**
+ * Resolve the image of every service the release changes (each distinct image:tag once), all of
+ * them even when some are missing, so a missing image is reported with every other missing one.
+ * Registry errors (unreachable, refused credentials, wrong platform) are thrown as they are, the
+ * first one first.
+ */
+async function resolveImages(ctx: DeployContext): Promise<Map<string, ResolvedImage>> {
   const { request, config, ports, reporter } = ctx;
-  const repository = config.stack.repositoryName;
-  const image = await ports.ecr.resolveTag(repository, request.tag);
-  if (!image) {
-    throw new StepError(`image ${repository}:${request.tag} is not in ECR`, {
-      code: "IMAGE_NOT_FOUND",
-      source: "user",
-      hint: `push it first (or for the sandbox: gantry sandbox image ${request.tag})`,
-    });
-  }
-  if (request.expectedDigest && image.digest !== request.expectedDigest) {
-    throw new StepError(
-      `${repository}:${request.tag} now points at ${image.digest}, not ${request.expectedDigest} that the target ran`,
-      {
-        code: "IMAGE_MOVED",
+  const targets = targetsOf(request, config);
+  const known = config.stack.services.map((s) => s.name);
+  const wanted = targets.map((t) => {
+    const service = config.stack.services.find((s) => s.name === t.name);
+    if (!service) {
+      throw new StepError(`service ${t.name} is not in ${PROJECT_NAME}:services`, {
+        code: "UNKNOWN_SERVICE",
         source: "user",
-        hint: "the target's image no longer exists under that tag; pick another target (gantry history)",
+        hint: `release one of: ${known.join(", ")}`,
+      });
+    }
+    return { target: t, ref: `${serviceImageName(config.stack, service)}:${t.tag}` };
+  });
+  const refs = [...new Set(wanted.map((w) => w.ref))];
+  const found = new Map<string, ResolvedImage | undefined>();
+  for (let i = 0; i < refs.length; i += RESOLVE_PARALLEL) {
+    const batch = refs.slice(i, i + RESOLVE_PARALLEL);
+    const settled = await Promise.allSettled(
+      batch.map((ref) => {
+        const at = ref.lastIndexOf(":");
+        return ports.images.resolve(ref.slice(0, at), ref.slice(at + 1));
+      }),
+    );
+    const failed = settled.find((r) => r.status === "rejected");
+    if (failed) throw failed.reason;
+    settled.forEach((r, j) => found.set(batch[j] ?? "", r.status === "fulfilled" ? r.value : undefined));
+  }
+  // Each missing image:tag once, with the services that use it.
+  const missing = new Map<string, string[]>();
+  for (const w of wanted) {
+    if (!found.get(w.ref)) missing.set(w.ref, [...(missing.get(w.ref) ?? []), w.target.name]);
+  }
+  if (missing.size) {
+    const list = [...missing].map(([ref, names]) => `${ref} (${names.join(", ")})`).join(", ");
+    const firstTag = wanted.find((w) => missing.has(w.ref))?.target.tag ?? request.tag;
+    throw new StepError(
+      `${missing.size === 1 ? "image" : `${String(missing.size)} images`} not found: ${list}`,
+      {
+        code: "IMAGE_NOT_FOUND",
+        source: "user",
+        hint: `push ${missing.size === 1 ? "it" : "them"} first (for the sandbox: gantry sandbox image ${firstTag}${known.length > 1 ? " --repository <image>" : ""})`,
       },
     );
   }
-  ctx.facts.image = image;
-  await checkpoint(ctx, "preflight", { image });
-  reporter.emit({ type: "info", message: `${repository}:${request.tag} → ${image.digest}` });
+  const images = new Map<string, ResolvedImage>();
+  for (const { target: t, ref } of wanted) {
+    const image = found.get(ref);
+    if (!image) continue;
+    if (t.expectedDigest && image.digest !== t.expectedDigest) {
+      throw new StepError(
+        `${t.name}: ${ref} now points at ${image.digest}, not ${t.expectedDigest} that the target ran`,
+        {
+          code: "IMAGE_MOVED",
+          source: "user",
+          hint: "the target's image no longer exists under that tag; pick another target (gantry history)",
+        },
+      );
+    }
+    images.set(t.name, image);
+    reporter.emit({ type: "info", message: `${t.name}: ${ref} → ${image.digest}` });
+  }
+  return images;
+}
+
+async function checks(ctx: DeployContext): Promise<void> {
+  const { request, config, ports, reporter } = ctx;
+  const images = await resolveImages(ctx);
+  ctx.facts.images = images;
+  await checkpoint(ctx, "preflight", { images: Object.fromEntries(images) });
 
   // An existing stack tells which services to check; a first deploy has none yet.
   const outputs = await ctx.stack.outputs().catch(() => undefined);

@@ -43,12 +43,47 @@ export interface SmokeRecord {
 export interface ReplacedVersion {
   readonly previousTag: string;
   readonly previousTaskDefinition: string;
+  readonly previousDigest?: string | undefined;
 }
 
 /** A version of a service as the record keeps it. */
 export interface RecordedVersion {
   readonly tag: string;
   readonly taskDefinitionArn: string;
+  /** `sha256:…` when the service's image is a digest reference (records before 0.11 have none). */
+  readonly digest?: string;
+}
+
+/**
+ * What happened to one service: `released` (it ends on the release's task definition),
+ * `rolled_back` (released, and ends on its previous one), `unchanged` (not part of the release,
+ * or nothing was registered for it), `unknown` (ECS could not be asked, or it ends on neither).
+ */
+export type ServiceOutcome = "released" | "rolled_back" | "unchanged" | "unknown";
+
+/** One service of a deployment, as the record keeps it. */
+export interface ServiceRecord {
+  readonly name: string;
+  /** The image as configured (an ECR repository or `registry/name`). */
+  readonly image: string;
+  /** The tag and digest the release gave it (an unchanged service: null). */
+  readonly tag: string | null;
+  readonly digest: string | null;
+  /** What it ran before the deploy (an unchanged service: what it runs). */
+  readonly previous: RecordedVersion | null;
+  /** What it runs at the end, as ECS says (null: not known). */
+  readonly current: RecordedVersion | null;
+  readonly outcome: ServiceOutcome;
+}
+
+/** Where a deployment came from (src/steps/context.ts DeploySource). */
+export interface RecordedSource {
+  readonly trigger?: string;
+  readonly commit?: string;
+  readonly commitMessage?: string;
+  readonly pr?: number;
+  readonly runUrl?: string;
+  readonly reason?: string;
 }
 
 /** One step of a deployment as the record keeps it. */
@@ -61,7 +96,7 @@ export interface RecordedStep {
 }
 
 /** The final record of a deployment (DESIGN.md "Contracts"). */
-export interface DeploymentRecord {
+export interface DeploymentRecord extends RecordedSource {
   readonly id: string;
   readonly env: string;
   readonly tag: string;
@@ -70,8 +105,11 @@ export interface DeploymentRecord {
   readonly startedAt: string;
   readonly durationMs: number;
   readonly actor: string;
+  /** The first released service's version before and after (every service: `services`). */
   readonly previous: RecordedVersion | null;
   readonly current: RecordedVersion | null;
+  /** Every service of the environment (records before 0.11 have none). */
+  readonly services?: readonly ServiceRecord[];
   readonly snapshotId: string | null;
   readonly steps: readonly RecordedStep[];
   /** The smoke gate, when one is configured or `--skip-smoke` was given. */
@@ -89,13 +127,16 @@ export interface DeploymentRecordInput {
   readonly startedAt: string;
   readonly durationMs: number;
   readonly status: DeploymentRecord["status"];
-  /** The image the deploy resolved (undefined: it got no further than that). */
-  readonly image: { readonly digest: string } | undefined;
+  /** The digest of the first released service's image (empty: it got no further than preflight). */
+  readonly imageDigest: string | undefined;
   readonly snapshotId: string | undefined;
   /** The release's services; the first one's previous version is the record's `previous`. */
   readonly releases: readonly ReplacedVersion[];
-  /** What the first service runs at the end (null: nothing released, or not known). */
+  /** What the first released service runs at the end (null: nothing released, or not known). */
   readonly current: RecordedVersion | null;
+  /** Every service, in config order (see {@link serviceRecord}). */
+  readonly services?: readonly ServiceRecord[];
+  readonly source?: RecordedSource | undefined;
   /** The steps, in order; a `detail` that is undefined or empty is left out. */
   readonly steps: readonly RecordedStep[];
   /** `--skip-smoke` was given: recorded as a skipped smoke gate. */
@@ -106,7 +147,51 @@ export interface DeploymentRecordInput {
 
 /** The version a release replaced, as the record keeps it (null: no release). */
 export function previousVersion(release: ReplacedVersion | undefined): RecordedVersion | null {
-  return release ? { tag: release.previousTag, taskDefinitionArn: release.previousTaskDefinition } : null;
+  if (!release) return null;
+  return {
+    tag: release.previousTag,
+    taskDefinitionArn: release.previousTaskDefinition,
+    ...(release.previousDigest ? { digest: release.previousDigest } : {}),
+  };
+}
+
+/** A released service as {@link serviceRecord} reads it (a ServiceRelease, or one from an older journal). */
+export interface ReleasedService extends ReplacedVersion {
+  readonly tag?: string;
+  readonly digest?: string;
+  readonly newTaskDefinition?: string | undefined;
+}
+
+/**
+ * One service's entry: `release` is what the deploy did to it (undefined: not part of the
+ * release), `current` what it runs at the end as ECS says (null: not known).
+ */
+export function serviceRecord(
+  service: { readonly name: string; readonly image: string },
+  release: ReleasedService | undefined,
+  current: RecordedVersion | null,
+): ServiceRecord {
+  const registered = release?.newTaskDefinition;
+  let outcome: ServiceOutcome;
+  if (!release || !registered) outcome = "unchanged";
+  else if (current?.taskDefinitionArn === registered) outcome = "released";
+  else if (current?.taskDefinitionArn === release.previousTaskDefinition) outcome = "rolled_back";
+  else outcome = "unknown";
+  return {
+    name: service.name,
+    image: service.image,
+    tag: release?.tag ?? null,
+    digest: release?.digest ?? null,
+    previous: release ? previousVersion(release) : current,
+    current,
+    outcome,
+  };
+}
+
+/** Only the fields of `source` that are set. */
+function sourceFields(source: RecordedSource | undefined): RecordedSource {
+  if (!source) return {};
+  return Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ""));
 }
 
 /** The final record of a deployment, for the ledger and `--json`: the one place it is assembled. */
@@ -116,13 +201,21 @@ export function deploymentRecord(input: DeploymentRecordInput): DeploymentRecord
     id: input.id,
     env: input.env,
     tag: input.tag,
-    imageDigest: input.image?.digest ?? "",
+    imageDigest: input.imageDigest ?? "",
     status: input.status,
     startedAt: input.startedAt,
     durationMs: input.durationMs,
     actor: input.actor,
     previous: previousVersion(input.releases[0]),
-    current: current ? { tag: current.tag, taskDefinitionArn: current.taskDefinitionArn } : null,
+    current: current
+      ? {
+          tag: current.tag,
+          taskDefinitionArn: current.taskDefinitionArn,
+          ...(current.digest ? { digest: current.digest } : {}),
+        }
+      : null,
+    ...(input.services ? { services: input.services } : {}),
+    ...sourceFields(input.source),
     snapshotId: input.snapshotId ?? null,
     steps: input.steps.map((s) => ({
       name: s.name,

@@ -21,7 +21,7 @@ import {
   type ServiceRelease,
   StepError,
 } from "./context.ts";
-import { type DeploymentRecord, deploymentRecord, previousVersion } from "./record.ts";
+import { type DeploymentRecord, deploymentRecord, previousVersion, serviceRecord } from "./record.ts";
 import { releaseStep } from "./release.ts";
 
 /** How many dead recoverers in a row are followed back (each names the one it was recovering). */
@@ -120,15 +120,19 @@ export async function recoverAbandoned(
     }
   }
 
+  // Journals of 0.10 have releases without image, tag and digest.
+  type Journaled = Omit<ServiceRelease, "image" | "tag" | "digest"> &
+    Partial<Pick<ServiceRelease, "image" | "tag" | "digest">>;
   const released = (
-    (lastCheckpoint(entries, "release") as { releases?: ServiceRelease[] } | undefined)?.releases ?? []
+    (lastCheckpoint(entries, "release") as { releases?: Journaled[] } | undefined)?.releases ?? []
   ).filter((r) => r.newTaskDefinition !== undefined);
   let status: DeploymentRecord["status"] = "aborted";
   let failure: unknown;
   if (released.length) {
     // A release that never verified is rolled back: the previous version is the last verified one.
     const outputs = ctx.facts.outputs ?? (await ctx.stack.outputs());
-    const releases = released.map((r) => ({ ...r }));
+    // The undo reads only what 0.10 journals have too (service, previous task definition and tag).
+    const releases: ServiceRelease[] = released.map((r) => ({ image: "", tag: "", digest: "", ...r }));
     const scratch: DeployContext = { ...ctx, facts: { ...ctx.facts, outputs, releases } };
     try {
       await releaseStep.undo?.(scratch, releases, signal);
@@ -142,7 +146,11 @@ export async function recoverAbandoned(
 
   const request = begin?.request;
   const lastAt = Date.parse(entries.at(-1)?.at ?? abandoned.startedAt);
-  const image = (lastCheckpoint(entries, "preflight") as { image?: { digest: string } } | undefined)?.image;
+  // Journals of 0.10 checkpoint one `image`, later ones `images` by service.
+  const preflight = lastCheckpoint(entries, "preflight") as
+    { image?: { digest: string }; images?: Record<string, { digest: string }> } | undefined;
+  const imageDigest =
+    released[0]?.digest ?? preflight?.image?.digest ?? Object.values(preflight?.images ?? {})[0]?.digest;
   const snapshot = (lastCheckpoint(entries, "snapshot") as { snapshotId?: string } | undefined)?.snapshotId;
   const steps = entries
     .filter((e) => e.event === "step-end" && e.step)
@@ -162,11 +170,19 @@ export async function recoverAbandoned(
     startedAt,
     durationMs: Math.max(0, lastAt - Date.parse(startedAt)),
     status,
-    image,
+    imageDigest,
     snapshotId: snapshot,
     releases: released,
     // A verified rollback put the previous version back; otherwise what runs is not known.
     current: status === "rolled_back" ? previousVersion(released[0]) : null,
+    services: released.map((r) =>
+      serviceRecord(
+        { name: r.name, image: r.image ?? "" },
+        r,
+        status === "rolled_back" ? previousVersion(r) : null,
+      ),
+    ),
+    ...(request?.source ? { source: request.source } : {}),
     steps: [
       ...steps,
       ...[...open].map((name) => ({

@@ -1,12 +1,13 @@
 /**
- * release: for each service (bounded parallelism) record the task definition and tag it runs,
- * register the next revision of its family (the latest revision, with the image set to the
- * release's digest and APP_VERSION to the tag), and UpdateService.
+ * release: for each service the release changes (bounded parallelism) record the task definition
+ * and tag it runs, register the next revision of its family (the latest revision, with the image
+ * set to the digest of that service's own image and APP_VERSION to its tag), and UpdateService.
  * Its undo is the verified rollback: UpdateService back to the recorded task definition (unless
  * ECS already rolled back by itself), wait until that deployment COMPLETES, and re-run the gates
  * on it with the previous version.
  */
-import { containerVersion, nextRevision } from "../aws/taskDefinition.ts";
+import { containerDigest, containerVersion, nextRevision } from "../aws/taskDefinition.ts";
+import { serviceImageName } from "../config/image.ts";
 import { oneLine } from "../errors.ts";
 import type { Step } from "../orchestrator/runner.ts";
 import type { ServiceOutputs } from "../stacks/outputs.ts";
@@ -16,7 +17,9 @@ import {
   imageOf,
   outputsOf,
   type ServiceRelease,
+  type ServiceTarget,
   StepError,
+  targetsOf,
 } from "./context.ts";
 import { watch, type Watched } from "./watch.ts";
 
@@ -32,9 +35,16 @@ async function inBatches<T>(items: readonly T[], fn: (item: T) => Promise<void>)
   }
 }
 
-async function releaseOne(ctx: DeployContext, svc: ServiceOutputs): Promise<void> {
+/** The image name service `name` is configured with. */
+function imageNameOf(ctx: DeployContext, name: string): string {
+  const service = ctx.config.stack.services.find((s) => s.name === name);
+  return serviceImageName(ctx.config.stack, service ?? {});
+}
+
+async function releaseOne(ctx: DeployContext, svc: ServiceOutputs, target: ServiceTarget): Promise<void> {
   const { ports, request, reporter } = ctx;
   const outputs = outputsOf(ctx);
+  const image = imageOf(ctx, svc.name);
   const state = await ports.ecs.describeService(outputs.clusterName, svc.serviceName);
   if (!state) {
     throw new StepError(`service ${svc.serviceName} does not exist in ${outputs.clusterName}`, {
@@ -47,8 +57,12 @@ async function releaseOne(ctx: DeployContext, svc: ServiceOutputs): Promise<void
     name: svc.name,
     serviceName: svc.serviceName,
     containerName: svc.containerName,
+    image: imageNameOf(ctx, svc.name),
+    tag: target.tag,
+    digest: image.digest,
     previousTaskDefinition: state.taskDefinition,
     previousTag: containerVersion(current, svc.containerName),
+    previousDigest: containerDigest(current, svc.containerName),
     desiredCount: state.desiredCount,
   };
   ctx.facts.releases.push(release);
@@ -56,7 +70,7 @@ async function releaseOne(ctx: DeployContext, svc: ServiceOutputs): Promise<void
   // secrets: the service ignores taskDefinition) ships with the new image.
   const latest = await ports.ecs.describeTaskDefinition(svc.taskDefinitionFamily);
   release.newTaskDefinition = await ports.ecs.registerTaskDefinition(
-    nextRevision(latest, svc.containerName, imageOf(ctx).imageUri, request.tag),
+    nextRevision(latest, svc.containerName, image.imageUri, target.tag),
   );
   // Durable before the service changes: a crash from here on is recovered from this record.
   await checkpoint(ctx, "release", { releases: ctx.facts.releases });
@@ -68,7 +82,7 @@ async function releaseOne(ctx: DeployContext, svc: ServiceOutputs): Promise<void
   await checkpoint(ctx, "release", { releases: ctx.facts.releases });
   reporter.emit({
     type: "info",
-    message: `${svc.serviceName}: ${release.previousTag} → ${request.tag} (${release.newTaskDefinition.split("/").at(-1) ?? ""}, deployment ${release.deploymentId})`,
+    message: `${svc.serviceName}: ${release.previousTag} → ${target.tag} (${release.newTaskDefinition.split("/").at(-1) ?? ""}, deployment ${release.deploymentId})`,
   });
 }
 
@@ -159,7 +173,12 @@ export const releaseStep: Step<DeployContext, readonly ServiceRelease[]> = {
   name: "release",
   async run(ctx) {
     try {
-      await inBatches(outputsOf(ctx).services, (svc) => releaseOne(ctx, svc));
+      const targets = new Map(targetsOf(ctx.request, ctx.config).map((t) => [t.name, t]));
+      const released = outputsOf(ctx).services.flatMap((svc) => {
+        const target = targets.get(svc.name);
+        return target ? [{ svc, target }] : [];
+      });
+      await inBatches(released, ({ svc, target }) => releaseOne(ctx, svc, target));
       return ctx.facts.releases;
     } catch (err) {
       // Part of the release went out (e.g. UpdateService failed for one service of two): the

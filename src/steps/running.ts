@@ -2,7 +2,7 @@
  * What a service runs now, as ECS says: the one place that reads it (the record's `current`, the
  * hooks' GANTRY_PREVIOUS_TAG, the preview's "from", `gantry status`).
  */
-import { containerVersion } from "../aws/taskDefinition.ts";
+import { containerDigest, containerVersion } from "../aws/taskDefinition.ts";
 import type { EcsPort, ServiceState } from "../aws/ports.ts";
 
 /** What one service runs now. */
@@ -18,8 +18,6 @@ export interface RunningVersion {
   /** The service as ECS described it (its deployments, desired count, …). */
   readonly service: ServiceState;
 }
-
-const DIGEST = /@(sha256:[0-9a-f]{64})$/;
 
 /**
  * What `service` of `cluster` runs now: its task definition and the version of its container
@@ -37,7 +35,7 @@ export async function runningVersion(
   const image = definition.containerDefinitions?.find((c) => c.name === service.containerName)?.image;
   return {
     tag: containerVersion(definition, service.containerName),
-    digest: image === undefined ? undefined : DIGEST.exec(image)?.[1],
+    digest: containerDigest(definition, service.containerName),
     image,
     taskDefinitionArn: state.taskDefinition,
     service: state,

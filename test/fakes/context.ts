@@ -15,16 +15,23 @@ import { Journal } from "../../src/orchestrator/journal.ts";
 import { Ledger } from "../../src/orchestrator/ledger.ts";
 import { DeployLock } from "../../src/orchestrator/lock.ts";
 import type { ReportEvent, Reporter } from "../../src/reporting/reporter.ts";
-import type { DeployContext, DeployFacts, DeployRequest, DeployTiming } from "../../src/steps/context.ts";
+import type { ResolvedImage } from "../../src/aws/ports.ts";
+import {
+  type DeployContext,
+  type DeployFacts,
+  type DeployRequest,
+  type DeployTiming,
+  targetsOf,
+} from "../../src/steps/context.ts";
 import { MemoryStore } from "./memory-store.ts";
 import {
   fakeEnvironment,
   type FakeAlarms,
-  type FakeEcr,
   type FakeEcs,
   type FakeElb,
   type FakeEnvironment,
   type FakeEnvironmentOptions,
+  type FakeImages,
   type FakeHttp,
   type FakeLogs,
   type FakeRds,
@@ -52,8 +59,10 @@ export interface FakeContextOverrides {
   readonly gantry?: z.input<typeof gantryConfigSchema>;
   readonly timing?: Partial<DeployTiming>;
   readonly environment?: FakeEnvironmentOptions;
-  /** false: the requested tag is not pushed to ECR. */
+  /** false: the requested tag is not pushed to the registry. */
   readonly pushTag?: boolean;
+  /** `platform:services[].image` by service (default: every service from the one repository). */
+  readonly serviceImages?: Readonly<Record<string, string>>;
   /** true: the facts preflight and the stack step establish (outputs, image) are already known. */
   readonly established?: boolean;
   readonly facts?: Partial<DeployFacts>;
@@ -65,7 +74,7 @@ export interface FakeContextOverrides {
 export interface FakeDeployContext extends DeployContext {
   readonly ports: {
     readonly ecs: FakeEcs;
-    readonly ecr: FakeEcr;
+    readonly images: FakeImages;
     readonly rds: FakeRds;
     readonly elb: FakeElb;
     readonly alarms: FakeAlarms;
@@ -103,6 +112,20 @@ afterAll(() => {
   for (const dir of journalDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
+/** What preflight would have resolved for `request`: each released service's image at its tag. */
+function resolvedImages(
+  fake: FakeEnvironment,
+  request: DeployRequest,
+  config: EnvironmentConfig,
+): Map<string, ResolvedImage> {
+  return new Map(
+    targetsOf(request, config).map((t) => {
+      const service = config.stack.services.find((s) => s.name === t.name);
+      return [t.name, fake.images.image(t.tag, undefined, service?.image ?? fake.images.repository)];
+    }),
+  );
+}
+
 /** A deploy of `v2.0.0` to a sandbox environment that runs `v1.0.0` (services web and api). */
 export function fakeDeployContext(overrides: FakeContextOverrides = {}): FakeDeployContext {
   const env: EnvironmentName = overrides.request?.env ?? overrides.environment?.env ?? "sandbox";
@@ -119,14 +142,22 @@ export function fakeDeployContext(overrides: FakeContextOverrides = {}): FakeDep
     skipMigrations: false,
     ...overrides.request,
   };
-  if (overrides.pushTag !== false) fake.ecr.push(request.tag);
+  const imageOf = (service: string): string => overrides.serviceImages?.[service] ?? fake.images.repository;
+  if (overrides.pushTag !== false) {
+    for (const name of new Set(fake.outputs.services.map((s) => imageOf(s.name)))) {
+      fake.images.push(request.tag, request.tag, name);
+    }
+  }
   const config: EnvironmentConfig = {
     env,
     file: `Pulumi.${env}.yaml`,
     region: "eu-west-1",
     stack: stackConfigSchema.parse({
-      services: fake.outputs.services.map((s) => ({ name: s.name })),
-      repositoryName: fake.ecr.repository,
+      services: fake.outputs.services.map((s) => ({
+        name: s.name,
+        ...(overrides.serviceImages?.[s.name] ? { image: overrides.serviceImages[s.name] } : {}),
+      })),
+      repositoryName: fake.images.repository,
     }),
     gantry: gantryConfigSchema.parse({ ...TEST_GANTRY, ...overrides.gantry }),
     pulumiConfig: {},
@@ -138,7 +169,9 @@ export function fakeDeployContext(overrides: FakeContextOverrides = {}): FakeDep
   const facts: DeployFacts = {
     baselineAlarms: new Set<string>(),
     releases: [],
-    ...(overrides.established ? { outputs: fake.outputs, image: fake.ecr.image(request.tag) } : {}),
+    ...(overrides.established
+      ? { outputs: fake.outputs, images: resolvedImages(fake, request, config) }
+      : {}),
     ...overrides.facts,
   };
   return {
@@ -146,7 +179,7 @@ export function fakeDeployContext(overrides: FakeContextOverrides = {}): FakeDep
     config,
     ports: {
       ecs: fake.ecs,
-      ecr: fake.ecr,
+      images: fake.images,
       rds: fake.rds,
       elb: fake.elb,
       alarms: fake.alarms,
@@ -190,7 +223,9 @@ export function fakeSiblingContext(
     facts: {
       baselineAlarms: new Set<string>(),
       releases: [],
-      ...(options.established ? { outputs: ctx.fake.outputs, image: ctx.fake.ecr.image(mine.tag) } : {}),
+      ...(options.established
+        ? { outputs: ctx.fake.outputs, images: resolvedImages(ctx.fake, mine, ctx.config) }
+        : {}),
     },
   };
 }

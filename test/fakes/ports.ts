@@ -14,12 +14,12 @@ import type {
   AlarmPort,
   AlarmState,
   DeploymentState,
-  EcrPort,
   EcsPort,
   ElbPort,
   HealthResponse,
   HttpPort,
   HttpRequest,
+  ImagePort,
   LogsPort,
   RdsPort,
   ResolvedImage,
@@ -115,36 +115,49 @@ export function digestOf(text: string): string {
 // ---------------------------------------------------------------------------------------------
 // ECR
 
-/** ECR: one repository, tag → digest. */
-export class FakeEcr implements EcrPort {
+/**
+ * The registries: image name → tag → digest. ECR names (`app`) get the account's ECR registry,
+ * full names (`ghcr.io/org/api`) their own; an image never pushed to has no tags.
+ */
+export class FakeImages implements ImagePort {
   readonly registry = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`;
-  private readonly tags = new Map<string, string>();
+  private readonly tags = new Map<string, Map<string, string>>();
   private readonly log: CallLog;
+  /** The image `push` and `image` use when none is named. */
   readonly repository: string;
+  /** Errors `resolve` throws for an image name (a registry that refuses, say). */
+  readonly failures = new Map<string, Error>();
 
   constructor(log: CallLog, repository: string) {
     this.log = log;
     this.repository = repository;
   }
 
-  /** Push an image under `tag` (its digest derived from `content`, default the tag); returns it. */
-  push(tag: string, content = tag): ResolvedImage {
-    this.tags.set(tag, digestOf(content));
-    return this.image(tag, digestOf(content));
+  /** Push an image under `tag` (its digest derived from the image and `content`, default the tag); returns it. */
+  push(tag: string, content = tag, imageName = this.repository): ResolvedImage {
+    const digest = digestOf(imageName === this.repository ? content : `${imageName}:${content}`);
+    const tags = this.tags.get(imageName) ?? new Map<string, string>();
+    tags.set(tag, digest);
+    this.tags.set(imageName, tags);
+    return this.image(tag, digest, imageName);
   }
 
-  /** The image reference ECS would run for `tag` (test-side, not a port call). */
-  image(tag: string, digest = this.tags.get(tag) ?? digestOf(tag)): ResolvedImage {
-    return { tag, digest, imageUri: `${this.registry}/${this.repository}@${digest}` };
+  /** The image reference ECS would run for `tag` of `imageName` (test-side, not a port call). */
+  image(tag: string, digest?: string, imageName = this.repository): ResolvedImage {
+    const d = digest ?? this.tags.get(imageName)?.get(tag) ?? digestOf(tag);
+    const base =
+      imageName.includes("/") && imageName.split("/")[0]?.includes(".")
+        ? imageName
+        : `${this.registry}/${imageName}`;
+    return { tag, digest: d, imageUri: `${base}@${d}` };
   }
 
-  resolveTag(repositoryName: string, tag: string): Promise<ResolvedImage | undefined> {
-    this.log.record("ecr.resolveTag", [repositoryName, tag]);
-    if (repositoryName !== this.repository) {
-      return Promise.reject(notFound(`repository ${repositoryName}`, "AWS_RepositoryNotFoundException"));
-    }
-    const digest = this.tags.get(tag);
-    return Promise.resolve(digest ? this.image(tag, digest) : undefined);
+  resolve(imageName: string, tag: string): Promise<ResolvedImage | undefined> {
+    this.log.record("images.resolve", [imageName, tag]);
+    const failure = this.failures.get(imageName);
+    if (failure) return Promise.reject(failure);
+    const digest = this.tags.get(imageName)?.get(tag);
+    return Promise.resolve(digest ? this.image(tag, digest, imageName) : undefined);
   }
 }
 
@@ -271,6 +284,8 @@ interface FakeDeployment {
   pendingCount: number;
   failedTasks: number;
   createdAt: Date;
+  /** Changed whenever the deployment's tasks are: started, stopped, failed (as ECS does). */
+  updatedAt: Date;
   ips: string[];
   observed: number;
   outcome: RolloutOutcome;
@@ -324,7 +339,7 @@ function awslogsOf(
  * ECS: one cluster; services whose UpdateService starts a new PRIMARY deployment IN_PROGRESS
  * (the previous one turns ACTIVE and keeps serving); task definitions registered as new revisions;
  * one-off tasks. Deployments and tasks settle by the policies below after `settleAfter`
- * observations (describeService / describeTask), or when the test moves them.
+ * observations (describeService(s) / describeTask), or when the test moves them.
  */
 export class FakeEcs implements EcsPort {
   readonly cluster: string;
@@ -438,6 +453,7 @@ export class FakeEcs implements EcsPort {
     d.rolloutStateReason = `ECS deployment ${d.id} completed.`;
     d.runningCount = d.desiredCount;
     d.pendingCount = 0;
+    d.updatedAt = this.clock.now();
     for (const ip of d.ips) for (const tg of s.targetGroupArns) this.elb.set(tg, ip, "healthy");
     for (const other of s.deployments.filter((x) => x !== d)) this.drop(s, other);
     s.deployments = [d];
@@ -459,6 +475,7 @@ export class FakeEcs implements EcsPort {
     d.failedTasks = d.desiredCount;
     d.runningCount = 0;
     d.pendingCount = 0;
+    d.updatedAt = this.clock.now();
     for (const ip of d.ips) for (const tg of s.targetGroupArns) this.elb.deregister(tg, ip);
     d.ips = [];
     s.stopped.push({
@@ -480,10 +497,23 @@ export class FakeEcs implements EcsPort {
     }
   }
 
+  /**
+   * The tasks of a deployment (default: the PRIMARY one) run: their targets, registered, wait for
+   * their first health checks (initial); the rollout goes on (IN_PROGRESS).
+   */
+  run(serviceName: string, deploymentId?: string): void {
+    const d = this.deployment(this.must(serviceName), deploymentId);
+    d.runningCount = d.desiredCount;
+    d.pendingCount = 0;
+    d.updatedAt = this.clock.now();
+  }
+
   /** A task of a deployment (default: the PRIMARY one) stopped with `reason`, as ECS lists it. */
   stopTaskOf(serviceName: string, reason: string, deploymentId?: string): void {
     const s = this.must(serviceName);
-    s.stopped.push({ deploymentId: this.deployment(s, deploymentId).id, reason });
+    const d = this.deployment(s, deploymentId);
+    d.updatedAt = this.clock.now();
+    s.stopped.push({ deploymentId: d.id, reason });
   }
 
   /** The service writes `message` to its event log, "(service <name>) " first, as ECS does. */
@@ -491,10 +521,14 @@ export class FakeEcs implements EcsPort {
     this.note(this.must(serviceName), message);
   }
 
-  /** Targets of a deployment (default: the PRIMARY one) turn `state`. */
+  /**
+   * Targets of a deployment (default: the PRIMARY one) turn `state`. Only running tasks are
+   * targets: a deployment whose tasks did not run yet runs them first ({@link run}).
+   */
   setTargets(serviceName: string, state: string, description?: string, deploymentId?: string): void {
     const s = this.must(serviceName);
     const d = this.deployment(s, deploymentId);
+    if (d.runningCount === 0 && d.rolloutState === "IN_PROGRESS") this.run(serviceName, d.id);
     for (const ip of d.ips) for (const tg of s.targetGroupArns) this.elb.set(tg, ip, state, description);
   }
 
@@ -529,15 +563,12 @@ export class FakeEcs implements EcsPort {
 
   describeService(cluster: string, service: string): Promise<ServiceState | undefined> {
     this.log.record("ecs.describeService", [cluster, service]);
-    const s = cluster === this.cluster ? this.services.get(service) : undefined;
-    if (!s) return Promise.resolve(undefined);
-    // Only the PRIMARY deployment rolls forward; a replaced one is drained, never completed.
-    const primary = s.deployments.find((d) => d.status === "PRIMARY" && d.rolloutState === "IN_PROGRESS");
-    if (primary) {
-      primary.observed += 1;
-      if (primary.observed > this.settleAfter) this.settle(s, primary);
-    }
-    return Promise.resolve(this.stateOf(s));
+    return Promise.resolve(this.observe(cluster, service));
+  }
+
+  describeServices(cluster: string, services: readonly string[]): Promise<(ServiceState | undefined)[]> {
+    this.log.record("ecs.describeServices", [cluster, [...services]]);
+    return Promise.resolve(services.map((service) => this.observe(cluster, service)));
   }
 
   describeTaskDefinition(arn: string): Promise<TaskDefinitionDocument> {
@@ -658,17 +689,29 @@ export class FakeEcs implements EcsPort {
     ]);
   }
 
-  deploymentTaskIps(cluster: string, deploymentId: string): Promise<string[]> {
-    this.log.record("ecs.deploymentTaskIps", [cluster, deploymentId]);
-    if (cluster !== this.cluster) return Promise.resolve([]);
-    for (const s of this.services.values()) {
-      const d = s.deployments.find((x) => x.id === deploymentId);
-      if (d) return Promise.resolve([...d.ips]);
+  deploymentTaskIps(cluster: string, deploymentIds: readonly string[]): Promise<Map<string, string[]>> {
+    this.log.record("ecs.deploymentTaskIps", [cluster, [...deploymentIds]]);
+    const running = new Map<string, string[]>();
+    if (cluster === this.cluster) {
+      for (const s of this.services.values()) for (const d of s.deployments) running.set(d.id, [...d.ips]);
     }
-    return Promise.resolve([]);
+    return Promise.resolve(new Map(deploymentIds.map((id) => [id, running.get(id) ?? []])));
   }
 
   // --- internals ---
+
+  /** A service as DescribeServices shows it; each look moves its PRIMARY deployment on (settleAfter). */
+  private observe(cluster: string, service: string): ServiceState | undefined {
+    const s = cluster === this.cluster ? this.services.get(service) : undefined;
+    if (!s) return undefined;
+    // Only the PRIMARY deployment rolls forward; a replaced one is drained, never completed.
+    const primary = s.deployments.find((d) => d.status === "PRIMARY" && d.rolloutState === "IN_PROGRESS");
+    if (primary) {
+      primary.observed += 1;
+      if (primary.observed > this.settleAfter) this.settle(s, primary);
+    }
+    return this.stateOf(s);
+  }
 
   private must(serviceName: string): FakeService {
     const s = this.services.get(serviceName);
@@ -720,6 +763,7 @@ export class FakeEcs implements EcsPort {
       (_, i) => `10.0.${String(this.seq % 250)}.${String(10 + i)}`,
     );
     for (const old of s.deployments) if (old.status === "PRIMARY") old.status = "ACTIVE";
+    const createdAt = this.clock.now();
     const d: FakeDeployment = {
       id,
       status: "PRIMARY",
@@ -730,7 +774,8 @@ export class FakeEcs implements EcsPort {
       runningCount: 0,
       pendingCount: s.desiredCount,
       failedTasks: 0,
-      createdAt: this.clock.now(),
+      createdAt,
+      updatedAt: createdAt,
       ips,
       observed: 0,
       outcome,
@@ -752,6 +797,7 @@ export class FakeEcs implements EcsPort {
       case "unhealthy":
         d.runningCount = d.desiredCount;
         d.pendingCount = 0;
+        d.updatedAt = this.clock.now();
         for (const ip of d.ips) {
           for (const tg of s.targetGroupArns) this.elb.set(tg, ip, "unhealthy", d.outcome.description);
         }
@@ -787,6 +833,7 @@ export class FakeEcs implements EcsPort {
         pendingCount: d.pendingCount,
         failedTasks: d.failedTasks,
         createdAt: d.createdAt,
+        updatedAt: d.updatedAt,
       })),
       events: s.events.map((e) => ({ ...e })),
     };
@@ -1005,6 +1052,8 @@ export class FakeStack implements StackPort {
   engineLines = ["Updating (sandbox):", "", "Resources:", "    12 unchanged"];
   /** When set, `up` fails with it. */
   upFailure: Error | undefined;
+  /** What `up` reports doing to the database (`onDatabaseStep`), halfway through; undefined: nothing. */
+  databaseOp: string | undefined;
   /** true: `up` runs until its signal aborts (then fails as the adapter does: STACK_UP_CANCELLED). */
   upHangs = false;
   /** The signal each `up` received. */
@@ -1025,10 +1074,13 @@ export class FakeStack implements StackPort {
   }
 
   async up(options: UpOptions = {}): Promise<UpResult> {
-    const { onOutput: _onOutput, signal, ...rest } = options;
+    const { onOutput: _onOutput, onDatabaseStep, signal, ...rest } = options;
     this.log.record("stack.up", [signal, rest]);
     this.upSignals.push(signal);
     this.print(options);
+    if (this.databaseOp !== undefined) onDatabaseStep?.(this.databaseOp);
+    // The engine goes on with the other resources after the database's step.
+    await Promise.resolve();
     if (this.upHangs) {
       await new Promise<void>((resolve) => {
         if (signal?.aborted) resolve();
@@ -1101,7 +1153,7 @@ export interface FakeEnvironment {
   readonly log: CallLog;
   readonly clock: FakeClock;
   readonly ecs: FakeEcs;
-  readonly ecr: FakeEcr;
+  readonly images: FakeImages;
   readonly rds: FakeRds;
   readonly elb: FakeElb;
   readonly alarms: FakeAlarms;
@@ -1137,13 +1189,13 @@ export function fakeEnvironment(options: FakeEnvironmentOptions = {}): FakeEnvir
   const logs = new FakeLogs(log);
   const cluster = `gantry-${env}`;
   const ecs = new FakeEcs({ log, elb, logs, clock, cluster });
-  const ecr = new FakeEcr(log, repository);
+  const images = new FakeImages(log, repository);
   const instanceId = `gantry-${env}-db`;
   const rds = new FakeRds({ log, clock, instances: [instanceId] });
   const alarms = new FakeAlarms(log);
   const http = new FakeHttp(log);
   const healthFaults = new Map<string, FakeAnswer>();
-  const image = ecr.push(runningTag);
+  const image = images.push(runningTag);
   const alarmNames = options.alarmNames ?? [`gantry-${env}-web-5xx`];
   for (const a of alarmNames) alarms.set(a, "OK");
 
@@ -1220,7 +1272,7 @@ export function fakeEnvironment(options: FakeEnvironmentOptions = {}): FakeEnvir
     },
     database: { instanceId },
     alarmNames: [...alarmNames],
-    ecrRepositoryUrl: `${ecr.registry}/${repository}`,
+    ecrRepositoryUrl: `${images.registry}/${repository}`,
     deployRoleArn: `arn:aws:iam::${ACCOUNT}:role/gantry-${env}-deploy`,
   };
   const stack = new FakeStack(log, env, outputs, options.stackDeployed ?? true);
@@ -1228,7 +1280,7 @@ export function fakeEnvironment(options: FakeEnvironmentOptions = {}): FakeEnvir
     log,
     clock,
     ecs,
-    ecr,
+    images,
     rds,
     elb,
     alarms,

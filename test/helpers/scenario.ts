@@ -10,8 +10,17 @@ import { containerVersion } from "../../src/aws/taskDefinition.ts";
 import { S3Store } from "../../src/aws/store.ts";
 import type { DeploymentRecord } from "../../src/steps/record.ts";
 import { DeployLock } from "../../src/orchestrator/lock.ts";
+import type { SandboxControl } from "../../src/sandbox/control.ts";
 import { SANDBOX_STATE_BUCKET } from "../../src/app/environment.ts";
 import type { CliRun } from "./cli.ts";
+
+/** The sandbox ECR repositories the committed Pulumi.sandbox.yaml's services (api, web) take their images from. */
+export const SANDBOX_REPOSITORIES = ["api", "web"] as const;
+
+/** Publish `tags` to every repository of {@link SANDBOX_REPOSITORIES}. */
+export async function publishSandboxImages(control: SandboxControl, tags: readonly string[]): Promise<void> {
+  for (const repository of SANDBOX_REPOSITORIES) await control.publishImages(repository, tags);
+}
 
 /** The sandbox stack's cluster. */
 export const SANDBOX_CLUSTER = "gantry-sandbox";

@@ -88,7 +88,7 @@ describe("ECR and ECS adapters on the sandbox", () => {
     expect(done).toMatchObject({ taskDefinition: arn, runningCount: 2, failedTasks: 0 });
 
     // What the gates observe once it completed: the new tasks' targets, the health endpoint, alarms.
-    const ips = await ecs.deploymentTaskIps(fx.cluster, id);
+    const ips = (await ecs.deploymentTaskIps(fx.cluster, [id])).get(id) ?? [];
     expect(ips).toHaveLength(2);
     const targets = await new ElbAdapter(aws.elb).targetHealth(fx.targetGroupArn!);
     expect(evaluateTargets(targets, ips, 2)).toEqual({ state: "pass", detail: "2/2 new targets healthy" });

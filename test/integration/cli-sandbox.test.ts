@@ -93,8 +93,28 @@ describe("gantry sandbox commands", () => {
     expect(res.stdout).toMatch(new RegExp(`^ {2}pid: ${String(pid)}$`, "m"));
   });
 
-  it("GIVEN tags WHEN published THEN ECR lists them with distinct digests", async () => {
-    const images = await json<{ tag: string; digest: string }[]>("sandbox", "image", "v1.0.0", "v1.1.0");
+  it("GIVEN tags WHEN published without --repository THEN every ECR repository of Pulumi.sandbox.yaml's services has them, with distinct digests", async () => {
+    const all = await json<{ repository: string; tag: string; digest: string }[]>(
+      "sandbox",
+      "image",
+      "v1.0.0",
+      "v1.1.0",
+    );
+    expect(all.map((i) => [i.repository, i.tag])).toEqual([
+      ["api", "v1.0.0"],
+      ["api", "v1.1.0"],
+      ["web", "v1.0.0"],
+      ["web", "v1.1.0"],
+    ]);
+    expect(new Set(all.map((i) => i.digest)).size).toBe(4);
+    const images = await json<{ tag: string; digest: string }[]>(
+      "sandbox",
+      "image",
+      "v1.0.0",
+      "v1.1.0",
+      "--repository",
+      "app",
+    );
     expect(images.map((i) => i.tag)).toEqual(["v1.0.0", "v1.1.0"]);
     expect(images[0]!.digest).not.toBe(images[1]!.digest);
     const aws = createAwsClients({ region: "us-east-1", endpoint });

@@ -16,12 +16,14 @@ import { EcsAdapter } from "../../src/aws/ecs.ts";
 import { PulumiError } from "../../src/errors.ts";
 import type { DeploymentRecord } from "../../src/steps/record.ts";
 import { renderPreviewMarkdown } from "../../src/reporting/markdown.ts";
+import { SecretMasker } from "../../src/reporting/mask.ts";
 import { SandboxControl } from "../../src/sandbox/control.ts";
 import { planDeploy } from "../../src/steps/plan.ts";
 import { previewDeploy } from "../../src/steps/preview.ts";
 import { wireEnvironment, type WiredEnvironment } from "../../src/app/environment.ts";
 import { projectRoot } from "../../src/tools/paths.ts";
 import { type CliRun, runGantry } from "../helpers/cli.ts";
+import { publishSandboxImages } from "../helpers/scenario.ts";
 import { DEFAULT_TOKEN, startGitHubApiServer } from "../helpers/github-api-server.ts";
 
 const endpoint = inject("sandboxEndpoint");
@@ -50,6 +52,7 @@ describe("gantry preview and deploy --plan on the sandbox", () => {
         paths: runtimePaths({ GANTRY_SANDBOX_DIR: stateDir, GANTRY_CONFIG_DIR: configDir }),
         reporter: quiet,
         aws: clients,
+        masker: new SecretMasker(),
       },
       "sandbox",
     );
@@ -74,7 +77,7 @@ describe("gantry preview and deploy --plan on the sandbox", () => {
       committed.replace("desiredCount: 2\n", "desiredCount: 3\n"),
     );
     aws = createAwsClients({ region: "us-east-1", endpoint });
-    await new SandboxControl(endpoint).publishImages("app", [tag]);
+    await publishSandboxImages(new SandboxControl(endpoint), [tag]);
   });
 
   afterAll(async () => {

@@ -62,8 +62,8 @@ describe("sandbox stack via the Automation API", () => {
     const { stack, sandbox } = await openEnvironment({ paths, reporter: new Collect() }, "sandbox");
     expect(sandbox?.endpoint).toBe(endpoint);
     const preview = await stack.preview();
-    // network, cluster, repository, log group, 2 alarms, db, 2 × (target group, task def, service), migration task def
-    expect(preview.changes).toHaveLength(14);
+    // network, cluster, 2 repositories (api, web), log group, 2 alarms, db, 2 × (target group, task def, service), migration task def
+    expect(preview.changes).toHaveLength(15);
     expect(preview.changeSummary.create).toBeGreaterThanOrEqual(14);
     const types = new Set(preview.changes.map((c) => c.type.split(":").at(-1)));
     expect([...types].sort()).toEqual(
@@ -99,8 +99,12 @@ describe("sandbox stack via the Automation API", () => {
       ["web", "ACTIVE", 1],
     ]);
     expect(services.services?.[0]?.taskDefinition).toContain("task-definition/gantry-sandbox-api:");
-    const repos = await aws.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ["app"] }));
-    expect(outputs.ecrRepositoryUrl).toBe(repos.repositories?.[0]?.repositoryUri);
+    // Each service's own repository (Pulumi.sandbox.yaml: api and web); the first one's URL is the output.
+    const repos = await aws.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ["api", "web"] }));
+    expect(repos.repositories?.map((r) => r.repositoryName).sort()).toEqual(["api", "web"]);
+    expect(outputs.ecrRepositoryUrl).toBe(
+      repos.repositories?.find((r) => r.repositoryName === "api")?.repositoryUri,
+    );
     const db = await aws.rds.send(
       new DescribeDBInstancesCommand({ DBInstanceIdentifier: outputs.database.instanceId }),
     );
@@ -125,7 +129,10 @@ describe("sandbox stack via the Automation API", () => {
   it("GIVEN a changed desiredCount in Pulumi.sandbox.yaml WHEN previewed and updated THEN the diff names it and ECS follows", async () => {
     const file = path.join(projectDir, "Pulumi.sandbox.yaml");
     const text = await readFile(file, "utf8");
-    await writeFile(file, text.replace(/(- name: web\n\s+containerPort: 3000\n\s+desiredCount:) 1/, "$1 3"));
+    await writeFile(
+      file,
+      text.replace(/(- name: web\n\s+image: web\n\s+containerPort: 3000\n\s+desiredCount:) 1/, "$1 3"),
+    );
     const { stack } = await openEnvironment({ paths, reporter: new Collect() }, "sandbox");
     const preview = await stack.preview();
     const updates = preview.changes.filter((c) => c.op === "update");
@@ -148,7 +155,7 @@ describe("sandbox stack via the Automation API", () => {
     ).rejects.toThrow(/ClusterNotFound|not found/i);
     const { stack } = await openEnvironment({ paths, reporter: new Collect() }, "sandbox");
     const preview = await stack.preview();
-    expect(preview.changes.filter((c) => c.op === "update")).toHaveLength(14);
+    expect(preview.changes.filter((c) => c.op === "update")).toHaveLength(15);
     expect(preview.changes.find((c) => c.type.endsWith(":cluster"))?.diffs).toEqual(["epoch"]);
     const res = await stack.up();
     const back = await aws.ecs.send(

@@ -21,6 +21,7 @@ import {
   deployJson,
   expectServing as expectServingOn,
   expectUnlocked as expectUnlockedOn,
+  publishSandboxImages,
 } from "../helpers/scenario.ts";
 import { SANDBOX_STATE_BUCKET } from "../../src/app/environment.ts";
 
@@ -63,7 +64,7 @@ describe("gantry deploy on the sandbox", () => {
     aws = createAwsClients({ region: "us-east-1", endpoint });
     ecs = new EcsAdapter(aws.ecs);
     await control.setSpeeds({ rolloutSeconds: 2, snapshotSeconds: 1, taskSeconds: 1 });
-    await control.publishImages("app", tags);
+    await publishSandboxImages(control, tags);
     await control.addFault({ tag: vHealth, kind: "health" });
     await control.addFault({ tag: vRollout, kind: "rollout" });
     await control.addFault({ tag: vVersion, kind: "wrong-version" });
@@ -111,7 +112,7 @@ describe("gantry deploy on the sandbox", () => {
     const table = await gantry("history", "--env", "sandbox", "--limit", "2");
     expect(table.code, table.stderr).toBe(0);
     const [header, ...rows] = table.stdout.trimEnd().split("\n");
-    expect(header).toMatch(/^STARTED +TAG +STATUS +DURATION +ACTOR +DIGEST +ID$/);
+    expect(header).toMatch(/^STARTED +TAG +STATUS +DURATION +ACTOR +DIGEST +SERVICES +SOURCE +ID$/);
     expect(rows.map((r) => r.split(/ {2,}/).slice(1, 3))).toEqual([
       [v2, "succeeded"],
       [v1, "succeeded"],
@@ -162,10 +163,12 @@ describe("gantry deploy on the sandbox", () => {
     await expectUnlocked();
   });
 
-  it("GIVEN a tag that is not in ECR WHEN deployed THEN exit 1 in preflight with a hint, nothing changed", async () => {
+  it("GIVEN a tag that is not in the registry WHEN deployed THEN exit 1 in preflight with a hint, nothing changed", async () => {
     const run = await deploy("never-pushed", "--skip-snapshot");
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/image app:never-pushed is not in ECR\n {2}hint: /);
+    expect(run.stderr).toMatch(
+      /2 images not found: api:never-pushed \(api\), web:never-pushed \(web\)\n {2}hint: /,
+    );
     expect(run.record.steps.map((s) => [s.name, s.status])).toEqual([["preflight", "failed"]]);
     await expectServing(v2);
   });
@@ -235,10 +238,10 @@ describe("gantry deploy on the sandbox", () => {
   });
 
   it("GIVEN a target whose image was deleted WHEN rolled back to it THEN exit 1, refused in preflight, nothing changed", async () => {
-    await aws.ecr.send(new BatchDeleteImageCommand({ repositoryName: "app", imageIds: [{ imageTag: v1 }] }));
+    await aws.ecr.send(new BatchDeleteImageCommand({ repositoryName: "web", imageIds: [{ imageTag: v1 }] }));
     const run = await gantry("rollback", "--env", "sandbox", "--to", v1, "--json");
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(new RegExp(`image app:${v1} is not in ECR`));
+    expect(run.stderr).toMatch(new RegExp(`image not found: web:${v1} \\(web\\)`));
     await expectServing(v2);
   });
 
@@ -297,7 +300,7 @@ describe("gantry deploy on the sandbox", () => {
 
   it("GIVEN a release that fails and a previous version that can no longer start WHEN rolled back THEN exit 4, failed, the reason printed", async () => {
     const broken = `s-broken-${Math.random().toString(36).slice(2, 6)}`;
-    await control.publishImages("app", [broken]);
+    await publishSandboxImages(control, [broken]);
     await control.addFault({ tag: broken, kind: "health" });
     // The version to go back to (v2) now fails to start: the rollback deployment itself FAILS.
     await control.addFault({ tag: v2, kind: "rollout" });

@@ -32,6 +32,7 @@ import {
   expectServing as expectServingOn,
   expectUnlocked as expectUnlockedOn,
   sandboxLock,
+  publishSandboxImages,
 } from "../helpers/scenario.ts";
 
 const endpoint = inject("sandboxEndpoint");
@@ -161,7 +162,7 @@ describe("gantry deploy failure modes and recovery on the sandbox", () => {
     aws = createAwsClients({ region: "us-east-1", endpoint });
     ecs = new EcsAdapter(aws.ecs);
     await control.setSpeeds(SPEEDS);
-    await control.publishImages("app", [vBase, vNext, vAfter]);
+    await publishSandboxImages(control, [vBase, vNext, vAfter]);
     const first = await deploy(vBase, "--skip-snapshot");
     expect(first.code, first.stderr).toBe(0);
   }, 180_000);

@@ -3,8 +3,8 @@
  * what must exist before their first `pulumi up` — the state bucket of gantry's lock and ledger
  * (versioned, encrypted, private, TLS only), the ECR repositories the environments promote images
  * through, and GitHub's OIDC identity provider the deploy roles trust. Run once per account as the
- * stack `bootstrap`; it reads the dev/staging/prod config files, which must agree on the region
- * and the bucket.
+ * stack `bootstrap`; it reads the config files of the environments on AWS accounts, which must
+ * agree on the region and the bucket.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -26,7 +26,10 @@ export const NONCURRENT_VERSION_DAYS = 90;
 export interface BootstrapSettings {
   readonly region: string;
   readonly stateBucketName: string;
-  /** Each repository once; `keepLast` is the largest any environment asks for. */
+  /**
+   * Every repository of the account's ECR that an environment's image names, each once; `keepLast`
+   * is the largest any environment using it asks for.
+   */
   readonly repositories: readonly { readonly name: string; readonly keepLast: number }[];
 }
 
@@ -63,10 +66,9 @@ export function bootstrapSettings(configs: readonly EnvironmentConfig[]): Bootst
   }
   const keepLast = new Map<string, number>();
   for (const { settings } of [first, ...others]) {
-    keepLast.set(
-      settings.repositoryName,
-      Math.max(keepLast.get(settings.repositoryName) ?? 0, settings.images.keepLast),
-    );
+    for (const name of settings.ecrRepositories) {
+      keepLast.set(name, Math.max(keepLast.get(name) ?? 0, settings.images.keepLast));
+    }
   }
   return Object.freeze({
     region: first.settings.region,

@@ -11,15 +11,51 @@ import {
   ecsTasksTrustPolicy,
   isSsmParameter,
   policyDocument,
+  type PolicyStatement,
   secretResourceArn,
 } from "./iam.ts";
 import type { AwsSettings } from "./settings.ts";
+
+/**
+ * What the execution role needs to pull with private registries' credentials: read exactly those
+ * secrets, and decrypt them when a customer managed KMS key encrypts them. The key is not known
+ * here, so kms:Decrypt names no key but is bound to Secrets Manager of the secrets' regions
+ * (`kms:ViaService`) and to exactly those secrets (`kms:EncryptionContext:SecretARN`, which
+ * Secrets Manager always sets); secrets under the default `aws/secretsmanager` key need no KMS grant.
+ */
+function registryCredentialsStatements(arns: readonly string[]): PolicyStatement[] {
+  if (arns.length === 0) return [];
+  const regions = [...new Set(arns.map((arn) => arn.split(":")[3] ?? ""))].sort();
+  return [
+    {
+      Sid: "ReadRegistryCredentials",
+      Effect: "Allow",
+      Action: "secretsmanager:GetSecretValue",
+      Resource: [...arns],
+    },
+    {
+      Sid: "DecryptRegistryCredentials",
+      Effect: "Allow",
+      Action: "kms:Decrypt",
+      Resource: "*",
+      Condition: {
+        StringEquals: {
+          "kms:ViaService": regions.map((region) => `secretsmanager.${region}.amazonaws.com`),
+          "kms:EncryptionContext:SecretARN": [...arns],
+        },
+      },
+    },
+  ];
+}
 
 /** Inputs of {@link Cluster}. */
 export interface ClusterArgs {
   readonly settings: AwsSettings;
   readonly account: AccountContext;
-  readonly repositoryArn: pulumi.Input<string>;
+  /** The ECR repositories the tasks pull their images from. */
+  readonly repositoryArns: readonly pulumi.Input<string>[];
+  /** Private registries' credentials secrets (`repositoryCredentials`) the tasks pull with. */
+  readonly registryCredentialsArns: readonly string[];
   /** Every `valueFrom` a container of the environment reads (Secrets Manager or SSM ARNs). */
   readonly secretValueFroms: pulumi.Input<pulumi.Input<string>[]>;
 }
@@ -57,18 +93,33 @@ export class Cluster extends pulumi.ComponentResource {
     );
 
     const policy = pulumi
-      .all([account.accountId, account.partition, args.repositoryArn, args.secretValueFroms])
-      .apply(([accountId, partition, repositoryArn, valueFroms]) => {
+      .all([
+        account.accountId,
+        account.partition,
+        pulumi.all([...args.repositoryArns]),
+        args.secretValueFroms,
+      ])
+      .apply(([accountId, partition, repositoryArns, valueFroms]) => {
         const resources = [...new Set(valueFroms.map(secretResourceArn))].sort();
         const logGroups = `arn:${partition}:logs:${settings.region}:${accountId}:log-group:/ecs/${settings.prefix}/*:*`;
+        const repositories = [...new Set(repositoryArns)].sort();
         return JSON.stringify(
           policyDocument([
-            { Sid: "EcrToken", Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" },
+            ...(repositories.length > 0
+              ? [
+                  {
+                    Sid: "EcrToken",
+                    Effect: "Allow",
+                    Action: "ecr:GetAuthorizationToken",
+                    Resource: "*",
+                  } as const,
+                ]
+              : []),
             {
               Sid: "PullImages",
               Effect: "Allow",
               Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-              Resource: [repositoryArn],
+              Resource: repositories,
             },
             {
               Sid: "WriteLogs",
@@ -88,6 +139,7 @@ export class Cluster extends pulumi.ComponentResource {
               Action: "ssm:GetParameters",
               Resource: resources.filter(isSsmParameter),
             },
+            ...registryCredentialsStatements(args.registryCredentialsArns),
           ]),
         );
       });

@@ -2,7 +2,7 @@
  * The role GitHub Actions assumes (OIDC) to release to this environment. Trust: one repository and
  * one GitHub environment. Permissions: exactly what a release needs, each on this environment's
  * resources only — the services, the migration family, the two task roles, the database and its
- * snapshots, the image repository, the state bucket prefix, the alarms and the log groups.
+ * snapshots, the image repositories, the state bucket prefix, the alarms and the log groups.
  * Actions AWS does not scope by resource (ecs:RegisterTaskDefinition, ecs:DescribeTaskDefinition,
  * ecs:ListTasks — bound to the cluster by a condition —, elasticloadbalancing:DescribeTargetHealth)
  * are the only ones on "*".
@@ -30,7 +30,8 @@ export interface DeployPolicyScope {
   readonly databaseArn: string;
   /** Snapshots the role may create and delete are named `<snapshotPrefix>…`. */
   readonly snapshotPrefix: string;
-  readonly repositoryArn: string;
+  /** The ECR repositories the environment's images come from (read to resolve tags to digests). */
+  readonly repositoryArns: readonly string[];
   readonly stateBucket: { readonly name: string; readonly prefix: string };
   readonly alarmNames: readonly string[];
   readonly logGroupArns: readonly string[];
@@ -117,7 +118,7 @@ export function deployPolicy(s: DeployPolicyScope): PolicyDocument {
       Sid: "ReadImages",
       Effect: "Allow",
       Action: ["ecr:DescribeImages", "ecr:BatchGetImage", "ecr:ListImages", "ecr:DescribeRepositories"],
-      Resource: [s.repositoryArn],
+      Resource: [...new Set(s.repositoryArns)].sort(),
     },
     {
       Sid: "LockAndLedgerObjects",

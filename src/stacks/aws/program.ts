@@ -1,7 +1,8 @@
 /**
- * The AWS program of dev, staging and prod: one {@link Environment} component made of the network,
- * the database, the cluster and its roles, the load balancer, alarms, one Fargate service per
- * configured service, the migration task family and the GitHub deploy role. Environments differ
+ * The AWS program of every environment on an AWS account (dev, staging, prod, …): one
+ * {@link Environment} component made of the network, the database, the cluster and its roles, the
+ * load balancer, alarms, one Fargate service per configured service (each task family starting
+ * from the service's own image), the migration task family and the GitHub deploy role. Environments differ
  * only by their config; nothing here looks at the environment's name except to name things.
  * Exports exactly {@link EnvironmentOutputs}.
  */
@@ -12,7 +13,7 @@ import { Cluster } from "./cluster.ts";
 import { Database } from "./database.ts";
 import { DeployRole } from "./deployRole.ts";
 import type { AccountContext } from "./iam.ts";
-import { lookupRepository } from "./images.ts";
+import { credentialsArns, type ImageSource, ImageSources, repositoryArns } from "./images.ts";
 import { LoadBalancer } from "./loadBalancer.ts";
 import { Network } from "./network.ts";
 import { FargateService } from "./service.ts";
@@ -61,7 +62,10 @@ export class Environment extends pulumi.ComponentResource {
       },
       parent,
     );
-    const repository = lookupRepository(settings.repositoryName, this);
+    const sources = new ImageSources(settings.registries, account, this);
+    const serviceSources = settings.services.map((svc) => sources.of(svc.image));
+    const migrationSource = sources.of(settings.migration.image);
+    const pulled = [...serviceSources, migrationSource];
 
     // Every container gets the database's address and its master credentials, plus the configured secrets.
     const databaseSecrets = {
@@ -74,17 +78,19 @@ export class Environment extends pulumi.ComponentResource {
       {
         settings,
         account,
-        repositoryArn: repository.arn,
+        repositoryArns: repositoryArns(pulled),
+        registryCredentialsArns: credentialsArns(pulled),
         secretValueFroms: pulumi.all(Object.values(secrets)),
       },
       parent,
     );
-    const taskFamily = (name: string, family: TaskFamilyShape): TaskFamily =>
+    const taskFamily = (name: string, family: TaskFamilyShape, source: ImageSource): TaskFamily =>
       new TaskFamily(
         name,
         {
           ...family,
-          image: pulumi.interpolate`${repository.repositoryUrl}:${settings.images.initialTag}`,
+          image: pulumi.interpolate`${source.reference}:${settings.images.initialTag}`,
+          repositoryCredentials: source.credentialsArn,
           environment: {
             ENVIRONMENT: settings.env,
             APP_VERSION: settings.images.initialTag,
@@ -125,7 +131,7 @@ export class Environment extends pulumi.ComponentResource {
         },
         parent,
       );
-      const task = taskFamily(svc.name, { ...svc, containerName: svc.name });
+      const task = taskFamily(svc.name, { ...svc, containerName: svc.name }, sources.of(svc.image));
       const service = new FargateService(
         svc.name,
         {
@@ -144,7 +150,7 @@ export class Environment extends pulumi.ComponentResource {
       return { svc, targetGroup, alarms, task, service };
     });
 
-    const migration = taskFamily(settings.migration.containerName, settings.migration);
+    const migration = taskFamily(settings.migration.containerName, settings.migration, migrationSource);
     const databaseAlarms = new DatabaseAlarms("database-alarms", settings, {
       ...parent,
       dependsOn: [database],
@@ -170,7 +176,7 @@ export class Environment extends pulumi.ComponentResource {
           executionRoleArn: cluster.executionRole.arn,
           databaseArn: database.instance.arn,
           snapshotPrefix: settings.database.snapshotPrefix,
-          repositoryArn: repository.arn,
+          repositoryArns: repositoryArns(pulled),
           stateBucket: settings.stateBucket,
           alarmNames: [...alarmNames, ...settings.extraGateAlarms],
           logGroupArns: [...services.map((s) => s.task.logGroup.arn), migration.logGroup.arn],
@@ -179,12 +185,14 @@ export class Environment extends pulumi.ComponentResource {
       parent,
     );
 
+    const ecrRepositoryUrl = serviceSources.find((source) => source.repositoryArn !== undefined)?.reference;
     this.outputs = {
       clusterName: cluster.cluster.name,
       services: pulumi.all(
         services.map(({ svc, targetGroup, service }) =>
           pulumi.output({
             name: svc.name,
+            image: svc.image.name,
             serviceName: service.service.name,
             taskDefinitionFamily: svc.family,
             containerName: svc.name,
@@ -196,12 +204,13 @@ export class Environment extends pulumi.ComponentResource {
       migration: pulumi.output({
         taskDefinitionFamily: settings.migration.family,
         containerName: settings.migration.containerName,
+        service: settings.migration.image.service,
         subnets: network.privateSubnetIds,
         securityGroups: [network.tasksSecurityGroupId],
       }),
       database: pulumi.output({ instanceId: database.identifier }),
       alarmNames,
-      ecrRepositoryUrl: repository.repositoryUrl,
+      ...(ecrRepositoryUrl === undefined ? {} : { ecrRepositoryUrl }),
       deployRoleArn: deployRole.role.arn,
     };
     this.registerOutputs(this.outputs);

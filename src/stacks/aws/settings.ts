@@ -12,11 +12,14 @@ import {
   MIGRATION_CONTAINER,
   PROJECT_NAME,
 } from "../../config/schema.ts";
+import { migrationImage, ownEcrRepositories, type ServiceImage, serviceImage } from "../images.ts";
 
 type StackConfig = EnvironmentConfig["stack"];
 
 /** One configured service with its derived names. */
-export type ServiceSettings = StackConfig["services"][number] & {
+export type ServiceSettings = Omit<StackConfig["services"][number], "image"> & {
+  /** The image its task family starts from (src/config/image.ts): its own `image`, else `repositoryName`. */
+  readonly image: ServiceImage;
   /** Task definition family (also the log group's last segment). */
   readonly family: string;
   readonly logGroupName: string;
@@ -37,6 +40,8 @@ export interface AwsSettings {
     readonly containerName: string;
     readonly logGroupName: string;
     readonly command: readonly string[] | undefined;
+    /** The image of the service named by `gantry:migration.service` (default the first). */
+    readonly image: ServiceImage;
   };
   readonly database: StackConfig["database"] & {
     readonly identifier: string;
@@ -52,7 +57,10 @@ export interface AwsSettings {
   readonly cluster: StackConfig["cluster"];
   readonly loadBalancer: StackConfig["loadBalancer"];
   readonly images: StackConfig["images"];
-  readonly repositoryName: string;
+  /** Private registries' pull credentials, by registry host. */
+  readonly registries: StackConfig["registries"];
+  /** The repositories of the account's ECR the images name, each once (the bootstrap stack creates them). */
+  readonly ecrRepositories: readonly string[];
   readonly logRetentionDays: number;
   readonly secrets: Readonly<Record<string, string>>;
   readonly alarms: readonly AlarmKind[];
@@ -162,23 +170,26 @@ export function awsSettings(config: EnvironmentConfig): AwsSettings {
   const prefix = `gantry-${config.env}`;
   const logGroup = (suffix: string): string => `/ecs/${prefix}/${suffix}`;
   const identifier = `${prefix}-db`;
+  const services = stack.services.map((svc, i) => ({
+    ...svc,
+    image: serviceImage(config, svc, i),
+    family: `${prefix}-${svc.name}`,
+    logGroupName: logGroup(svc.name),
+    healthUrl: `https://${domain.name}${svc.healthCheckPath}`,
+  }));
   return Object.freeze({
     env: config.env,
     region: config.region,
     prefix,
     clusterName: prefix,
-    services: stack.services.map((svc) => ({
-      ...svc,
-      family: `${prefix}-${svc.name}`,
-      logGroupName: logGroup(svc.name),
-      healthUrl: `https://${domain.name}${svc.healthCheckPath}`,
-    })),
+    services,
     migration: {
       ...stack.migration,
       family: `${prefix}-${MIGRATION_CONTAINER}`,
       containerName: MIGRATION_CONTAINER,
       logGroupName: logGroup(MIGRATION_CONTAINER),
       command: config.gantry.migration.command,
+      image: migrationImage(config),
     },
     database: {
       ...stack.database,
@@ -193,7 +204,8 @@ export function awsSettings(config: EnvironmentConfig): AwsSettings {
     cluster: stack.cluster,
     loadBalancer: stack.loadBalancer,
     images: stack.images,
-    repositoryName: stack.repositoryName,
+    registries: stack.registries,
+    ecrRepositories: ownEcrRepositories(services.map((svc) => svc.image)),
     logRetentionDays: stack.logRetentionDays,
     secrets: stack.secrets,
     alarms: stack.alarms,

@@ -1,7 +1,8 @@
 /**
  * One task definition family with its own log group: the unit both a service and the migration
  * task are made of. The container gets ENVIRONMENT and APP_VERSION, the database's address, and
- * its secrets from Secrets Manager / SSM (resolved by ECS at task start, never in the stack state).
+ * its secrets from Secrets Manager / SSM (resolved by ECS at task start, never in the stack state);
+ * an image from a private registry other than ECR is pulled with the registry's credentials secret.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -13,6 +14,8 @@ export interface TaskFamilyArgs {
   readonly cpu: number;
   readonly memory: number;
   readonly image: pulumi.Input<string>;
+  /** A private registry's Secrets Manager secret ECS pulls the image with (`repositoryCredentials`). */
+  readonly repositoryCredentials?: string | undefined;
   /** The port the container listens on; none for one-off tasks. */
   readonly containerPort?: number;
   readonly command?: readonly string[] | undefined;
@@ -45,6 +48,9 @@ export class TaskFamily extends pulumi.ComponentResource {
     const container = {
       name: args.containerName,
       image: args.image,
+      ...(args.repositoryCredentials
+        ? { repositoryCredentials: { credentialsParameter: args.repositoryCredentials } }
+        : {}),
       essential: true,
       ...(args.command ? { command: args.command } : {}),
       ...(args.containerPort === undefined

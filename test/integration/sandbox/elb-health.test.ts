@@ -225,6 +225,23 @@ describe("R21/R13 health fault read live", () => {
       body: { status: "healthy", version: v1 },
     });
   });
+  it("GIVEN two services on the same tag from two repositories WHEN a health fault names one repository THEN only that service answers 500 (R13 repository)", async () => {
+    const tag = uid("v1");
+    const faulty = await provisionService(endpoint, "r13a", { tags: [tag], desiredCount: 1 });
+    const healthy = await provisionService(endpoint, "r13b", { tags: [tag], desiredCount: 1 });
+    const repository = (faulty.images[tag]?.imageUri ?? "").replace(/^[^/]+\//, "").replace(/@.*$/, "");
+    expect(repository).not.toBe("");
+
+    await control.addFault({ tag, kind: "health", repository });
+    try {
+      expect(await control.faults()).toContainEqual({ tag, kind: "health", repository });
+      expect((await getHealth(faulty.healthUrl)).status).toBe(500);
+      expect(await getHealth(healthy.healthUrl)).toMatchObject({ status: 200, body: { version: tag } });
+    } finally {
+      await control.clearFaults(tag);
+    }
+    expect((await getHealth(faulty.healthUrl)).status).toBe(200);
+  });
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
  * Reset of the shared sandbox (sandbox/SPEC.md). It wipes everything, so it lives in its own
  * file; the sandbox is left empty with its start-up speeds, which every other file tolerates
  * (each creates its own resources under unique names).
- * Rules covered: R10 (reset), R9 (epoch changes at a reset).
+ * Rules covered: R10 (reset, including the records of registry images, R29), R9 (epoch changes
+ * at a reset).
  */
 import { DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import { DescribeRepositoriesCommand } from "@aws-sdk/client-ecr";
@@ -97,6 +98,30 @@ describe("R10 reset", () => {
       image: () => oldImage.imageUri,
     });
     expect((await getHealth(again.healthUrl)).body.version).toBe(oldImage.digest);
+  });
+
+  it("GIVEN an image published to a sandbox registry WHEN reset THEN its tag is forgotten, the registry keeps it, and publishing again records it again", async () => {
+    const [registry] = await control.registries();
+    const image = `${registry!.host}/${uid("org")}/api`;
+    const tag = uid("v1");
+    const [published] = await control.publishRegistryImages(image, [tag]);
+
+    expect((await gantry(endpoint, "POST", "reset")).status).toBe(200);
+
+    expect(await control.registries()).toHaveLength(2);
+    const versionOf = async (prefix: string): Promise<string | null> => {
+      const fx = await provisionService(endpoint, prefix, {
+        tags: [uid("ecr")],
+        desiredCount: 1,
+        targetGroup: false,
+        image: () => published!.imageUri,
+      });
+      return (await getHealth(fx.healthUrl)).body.version;
+    };
+    expect(await versionOf("reset-reg")).toBe(published!.digest);
+    const [again] = await control.publishRegistryImages(image, [tag]);
+    expect(again).toEqual(published);
+    expect(await versionOf("reset-reg2")).toBe(tag);
   });
 
   it("GIVEN a reset WHEN POST /_gantry/reset again THEN yet another epoch", async () => {

@@ -21,6 +21,7 @@ const dep = (over: Partial<DeploymentState>): DeploymentState => ({
   pendingCount: 1,
   failedTasks: 0,
   createdAt: undefined,
+  updatedAt: undefined,
   ...over,
 });
 const svc = (...deployments: DeploymentState[]): ServiceState => ({

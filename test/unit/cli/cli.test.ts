@@ -32,7 +32,12 @@ describe("gantry CLI usage errors", () => {
       /--kind must be one of migration, rollout, health, wrong-version, alarm/,
     ],
     [["deploy", "--env", "qa", "--tag", "v1"], /Invalid values|Choices/],
-    [["deploy", "--env", "prod"], /Missing required argument: tag/],
+    [["deploy", "--env", "prod"], /--tag is required\n {2}hint: give --tag TAG, or --image SERVICE=TAG/],
+    [["deploy", "--env", "prod", "--tag", "v1", "--image", "nope=v2"], /--image: "nope" is not a service/],
+    [
+      ["deploy", "--env", "prod", "--services", "api,nope", "--tag", "v1"],
+      /--services: "nope" is not a service/,
+    ],
     [["nonsense"], /Unknown argument|Did you mean/],
     [
       ["sandbox", "speed", "--rollout-seconds", "0"],

@@ -179,8 +179,51 @@ describe("validateConfig", () => {
     ],
     [{ "platform:github": { repository: "no-slash" } }, /platform:github\.repository: owner\/name/],
     [{ "platform:stateBucket": { name: "Bad_Bucket" } }, /platform:stateBucket\.name: an S3 bucket name/],
+    [
+      { "platform:services": [{ name: "api", image: "ghcr.io/acme/api:v1" }] },
+      /platform:services\.0\.image: an ECR repository name .* or an image reference without tag or digest/,
+    ],
+    [
+      { "gantry:migration": { service: "web" } },
+      /gantry:migration\.service: "web" is not one of platform:services \(api\)/,
+    ],
+    [
+      {
+        "platform:registries": {
+          "ghcr.io": { credentialsArn: "arn:aws:ssm:us-east-1:123456789012:parameter/x" },
+        },
+      },
+      /platform:registries\.ghcr\.io\.credentialsArn: the ARN of a Secrets Manager secret/,
+    ],
+    [
+      { "gantry:registries": { "ghcr.io": { password: "plain-text" } } },
+      /gantry:registries\.ghcr\.io\.password/,
+    ],
+    [{ "gantry:account": "azure" }, /gantry:account: .*"aws"\|"sandbox"/],
   ])("GIVEN a broken key %j WHEN validated THEN the error names it", (patch, message) => {
     expect(() => validateConfig("dev", "Pulumi.dev.yaml", { ...base, ...patch })).toThrow(message);
+  });
+
+  it("GIVEN services with their own images, a private registry and a migration service WHEN validated THEN each is kept as written", () => {
+    const config = validateConfig("dev", "Pulumi.dev.yaml", {
+      ...base,
+      "platform:services": [
+        { name: "api", image: "ghcr.io/acme/api" },
+        { name: "web", image: "web" },
+        { name: "mcp" },
+      ],
+      "platform:registries": {
+        "ghcr.io": { credentialsArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:ghcr-AbCdEf" },
+      },
+      "gantry:registries": { "ghcr.io": { username: "bot", password: { fromEnv: "GHCR_TOKEN" } } },
+      "gantry:migration": { command: ["migrate"], service: "web" },
+    });
+    expect(config.stack.services.map((s) => s.image)).toEqual(["ghcr.io/acme/api", "web", undefined]);
+    expect(config.gantry.registries["ghcr.io"]).toEqual({
+      username: "bot",
+      password: { fromEnv: "GHCR_TOKEN", prefix: "" },
+    });
+    expect(config.gantry.migration.service).toBe("web");
   });
 
   it("GIVEN a broken key WHEN validated THEN the error is a ConfigError whose hint names the file", () => {

@@ -237,12 +237,18 @@ export function preview(changes: ResourceChange[], overrides: Partial<DeployPrev
     taskDefinitions: [
       {
         service: "gantry-dev-api",
+        imageName: "app",
         from: {
           tag: "v1.1.0",
           taskDefinitionArn: "arn:aws:ecs:eu-west-1:123456789012:task-definition/gantry-dev-api:7",
           image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app@sha256:00",
+          digest: null,
         },
-        to: { tag: "v1.2.0", image: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/app@${PREVIEW_DIGEST}` },
+        to: {
+          tag: "v1.2.0",
+          digest: PREVIEW_DIGEST,
+          image: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/app@${PREVIEW_DIGEST}`,
+        },
       },
     ],
     migrations: { runs: true, command: ["npm", "run", "migrate"] },

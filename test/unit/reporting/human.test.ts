@@ -139,12 +139,75 @@ describe("human rendering of results", () => {
       record({ tag: "v1.1.0", status: "rolled_back", durationMs: 4200 }),
     ]);
     const [header, first, second] = text.trimEnd().split("\n");
-    expect(header).toMatch(/^STARTED +TAG +STATUS +DURATION +ACTOR +DIGEST +ID$/);
+    expect(header).toMatch(/^STARTED +TAG +STATUS +DURATION +ACTOR +DIGEST +SERVICES +SOURCE +ID$/);
     expect(first).toMatch(
-      /^2026-12-07T00:00:00Z +v1\.2\.0 +succeeded +1 min 23 s +ada +sha256:ab12ab12ab12 +20261207T/,
+      /^2026-12-07T00:00:00Z +v1\.2\.0 +succeeded +1 min 23 s +ada +sha256:ab12ab12ab12 +- +- +20261207T/,
     );
     expect(second?.indexOf("rolled_back")).toBe(header?.indexOf("STATUS"));
     expect(renderHistory([])).toBe("no deployments yet\n");
+  });
+
+  it("GIVEN a record with services and a source WHEN history is rendered THEN the released services (with a tag of their own) and the source", () => {
+    const service = (name: string, tag: string | null, outcome: string) => ({
+      name,
+      image: name,
+      tag,
+      digest: tag === null ? null : DIGEST,
+      previous: null,
+      current: null,
+      outcome,
+    });
+    const text = renderHistory([
+      record({
+        services: [
+          service("api", "v1.2.0", "released"),
+          service("web", "v1.2.1", "released"),
+          service("mcp", null, "unchanged"),
+        ],
+        trigger: "push",
+        commit: "0123456789abcdef",
+        pr: 42,
+        reason: "hotfix",
+      }),
+    ]);
+    expect(text.split("\n")[1]).toMatch(/ api web=v1\.2\.1 +push 0123456 PR #42 "hotfix" +20261207T/);
+  });
+
+  it("GIVEN a deploy of two services where one was rolled back WHEN its summary is rendered THEN one line per service says what each runs", () => {
+    const text = renderRun({
+      kind: "run",
+      run: "deploy",
+      exitCode: 3,
+      record: record({
+        status: "rolled_back",
+        services: [
+          {
+            name: "api",
+            image: "api",
+            tag: "v1.2.0",
+            digest: DIGEST,
+            previous: { tag: "v1.1.0", taskDefinitionArn: "arn:td:4" },
+            current: { tag: "v1.1.0", taskDefinitionArn: "arn:td:4", digest: "sha256:0000000000001111" },
+            outcome: "rolled_back",
+          },
+          {
+            name: "web",
+            image: "ghcr.io/acme/web",
+            tag: null,
+            digest: null,
+            previous: { tag: "v1.0.0", taskDefinitionArn: "arn:td:7" },
+            current: { tag: "v1.0.0", taskDefinitionArn: "arn:td:7" },
+            outcome: "unchanged",
+          },
+        ],
+      }),
+    });
+    const lines = text.split("\n");
+    expect(lines).toContain(
+      "  services api  v1.1.0 → v1.2.0 (sha256:ab12ab12ab12); rolled back; runs v1.1.0 (sha256:000000000000)",
+    );
+    expect(lines).toContain("           web  unchanged; runs v1.0.0 (-)");
+    expect(text).not.toContain("  version ");
   });
 
   it("GIVEN a status WHEN rendered THEN one row per service, the last deploy and the lock", () => {
@@ -169,15 +232,22 @@ describe("human rendering of results", () => {
           health: "unreachable (ECONNREFUSED)",
         },
       ],
-      lastDeployment: { id: "d1", tag: "v3", status: "succeeded", startedAt: "2026-12-07T00:00:00Z" },
+      lastDeployment: {
+        id: "d1",
+        tag: "v3",
+        status: "succeeded",
+        startedAt: "2026-12-07T00:00:00Z",
+        trigger: "release",
+        commit: "abcdef0123",
+      },
       lock: { deploymentId: "d2", actor: "bob", host: "ci-7", pid: 42, startedAt: "2026-12-07T01:00:00Z" },
     });
     const lines = text.trimEnd().split("\n");
     expect(lines[0]).toBe("prod: stack up");
-    expect(lines[1]).toMatch(/^SERVICE +TAG +IMAGE +DEPLOYMENTS +HEALTH$/);
-    expect(lines[2]).toMatch(/^api +v3 +sha256:ab12ab12ab12 +PRIMARY COMPLETED +HTTP 200$/);
-    expect(lines[3]).toMatch(/^web +- +- +- +unreachable \(ECONNREFUSED\)$/);
-    expect(lines[4]).toBe("last deploy: v3 succeeded at 2026-12-07T00:00:00Z (d1)");
+    expect(lines[1]).toMatch(/^SERVICE +TAG +IMAGE +DIGEST +DEPLOYMENTS +HEALTH$/);
+    expect(lines[2]).toMatch(/^api +v3 +app +sha256:ab12ab12ab12 +PRIMARY COMPLETED +HTTP 200$/);
+    expect(lines[3]).toMatch(/^web +- +- +- +- +unreachable \(ECONNREFUSED\)$/);
+    expect(lines[4]).toBe("last deploy: v3 succeeded at 2026-12-07T00:00:00Z (d1; release abcdef0)");
     expect(lines[5]).toBe("lock: held by bob on ci-7 (pid 42) since 2026-12-07T01:00:00Z, deployment d2");
   });
 

@@ -114,7 +114,7 @@ describe("renderPreviewMarkdown", () => {
     expect(md).toContain('~ engineVersion: "15" → "16"  (forces replacement)');
   });
 
-  it("GIVEN a delete, a tag not in ECR and no migration WHEN rendered THEN the golden warns and lists the deleted properties", () => {
+  it("GIVEN a delete, a tag not found and no migration WHEN rendered THEN the golden warns and lists the deleted properties", () => {
     const md = renderPreviewMarkdown(
       preview(
         [
@@ -129,14 +129,15 @@ describe("renderPreviewMarkdown", () => {
           taskDefinitions: [
             {
               service: "gantry-dev-api",
+              imageName: "app",
               from: null,
-              to: { tag: "v9.9.9", image: null },
+              to: { tag: "v9.9.9", digest: null, image: null },
             },
           ],
           migrations: { runs: false, command: null },
           snapshot: { taken: false, retention: 3 },
           planFile: "/work/plans/dev.json",
-          warnings: ["image app:v9.9.9 is not in ECR: a deploy of it would stop in preflight"],
+          warnings: ["api: image app:v9.9.9 not found: a deploy would stop in preflight"],
         },
       ),
     );

@@ -1,7 +1,8 @@
 /**
  * Runs a Pulumi program against `pulumi.runtime` mocks (no engine, no provider plugin, no cloud)
  * and records every resource registration as the engine would receive it: type, name, inputs and
- * the resource options that matter here (ignoreChanges, protect, parent, dependencies, provider).
+ * the resource options that matter here (ignoreChanges, protect, retainOnDelete, parent,
+ * dependencies, provider).
  * The fake cloud answers with the inputs plus the computed attributes the program reads.
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -22,6 +23,7 @@ export interface Registered {
   readonly state: Record<string, unknown>;
   readonly ignoreChanges: readonly string[];
   readonly protect: boolean;
+  readonly retainOnDelete: boolean;
   readonly parent: string;
   readonly provider: string;
   readonly dependencies: readonly string[];
@@ -34,14 +36,55 @@ export interface Run<O> {
   readonly calls: readonly string[];
 }
 
+/** Type prefix of the sandbox stack's dynamic resources (`pulumi-nodejs:dynamic/sandbox:<kind>`). */
+export const SANDBOX_TYPE = "pulumi-nodejs:dynamic/sandbox:";
+
 const arn = (service: string, resource: string, region = REGION): string =>
   `arn:aws:${service}:${region}:${ACCOUNT}:${resource}`;
 
 const str = (v: unknown, fallback: string): string => (typeof v === "string" ? v : fallback);
 
+/** What the sandbox answers for one emulated resource (`result` of src/stacks/sandbox/resource.ts). */
+function sandboxResult(kind: string, name: string, props: Record<string, unknown>): Record<string, unknown> {
+  switch (kind) {
+    case "network":
+      return { vpcId: `vpc-${name}`, subnetIds: [`subnet-${name}-1`], securityGroupIds: [`sg-${name}`] };
+    case "cluster":
+      return {
+        clusterName: props.clusterName,
+        clusterArn: arn("ecs", `cluster/${str(props.clusterName, name)}`),
+      };
+    case "repository": {
+      const repositoryName = str(props.repositoryName, name);
+      return {
+        repositoryName,
+        repositoryUrl: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/${repositoryName}`,
+      };
+    }
+    case "logGroup":
+      return { logGroupName: props.logGroupName };
+    case "alarm":
+      return { alarmName: props.alarmName };
+    case "dbInstance":
+      return { dbInstanceIdentifier: props.dbInstanceIdentifier };
+    case "targetGroup":
+      return { targetGroupArn: arn("elasticloadbalancing", `targetgroup/${str(props.name, name)}-tg/1`) };
+    case "taskDefinition":
+      return { taskDefinitionArn: arn("ecs", `task-definition/${str(props.family, name)}:1`) };
+    case "service":
+      return { serviceName: props.serviceName, healthUrl: `http://127.0.0.1:9/${name}/health` };
+    default:
+      return {};
+  }
+}
+
 /** Computed attributes of the resource types the programs create. */
 function computed(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
   const physical = str(inputs.name, `${name}-abc1234`);
+  if (type.startsWith(SANDBOX_TYPE)) {
+    const props = (inputs.props ?? {}) as Record<string, unknown>;
+    return { result: sandboxResult(type.slice(SANDBOX_TYPE.length), name, props) };
+  }
   switch (type) {
     case "awsx:ec2:Vpc": {
       const azs = Number(inputs.numberOfAvailabilityZones ?? 2);
@@ -167,6 +210,7 @@ interface RegisterRequest {
   getParent(): string;
   getProvider(): string;
   getProtect(): boolean | undefined;
+  getRetainondelete(): boolean | undefined;
   getIgnorechangesList(): string[];
   getDependenciesList(): string[];
   getObject(): Struct;
@@ -205,6 +249,7 @@ class RecordingMonitor extends MockMonitor {
             state,
             ignoreChanges: req.getIgnorechangesList(),
             protect: req.getProtect() === true,
+            retainOnDelete: req.getRetainondelete() === true,
             parent: req.getParent(),
             provider: req.getProvider(),
             dependencies: req.getDependenciesList(),

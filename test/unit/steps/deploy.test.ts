@@ -201,6 +201,7 @@ describe("runDeploy", () => {
       expect(res.record.current).toEqual({
         tag: "v1.0.0",
         taskDefinitionArn: ctx.fake.initialTaskDefinitions.web,
+        digest: digestOf("v1.0.0"),
       });
       expect(stepsOf(res).slice(-2)).toEqual(["gates:failed", "release:undone"]);
       expect(ctx.store.objects.has(LOCK_KEY)).toBe(false);
@@ -210,6 +211,95 @@ describe("runDeploy", () => {
         "step-end:release:undone",
         "finish:rolled_back",
       ]);
+    });
+  });
+
+  describe("GIVEN services with their own images (web and api repositories)", () => {
+    const images = { web: "web", api: "ghcr.io/acme/api" };
+
+    it("WHEN web's new tag answers 500 THEN both released services are rolled back and verified: exit 3, each record entry rolled_back", async () => {
+      const ctx = fakeDeployContext({
+        serviceImages: images,
+        request: {
+          tag: "v2.0.0",
+          targets: [
+            { name: "web", tag: "v2.0.0" },
+            { name: "api", tag: "v2.0.1" },
+          ],
+        },
+      });
+      ctx.fake.images.push("v2.0.1", "v2.0.1", images.api);
+      ctx.fake.healthFaults.set("v2.0.0", { status: 500 });
+
+      const res = await deploy(ctx);
+
+      expect(res.exitCode).toBe(EXIT.rolledBack);
+      expect(runningEverywhere(ctx)).toBe("v1.0.0");
+      expect(res.record.services?.map((s) => [s.name, s.image, s.tag, s.outcome, s.current?.tag])).toEqual([
+        ["web", "web", "v2.0.0", "rolled_back", "v1.0.0"],
+        ["api", "ghcr.io/acme/api", "v2.0.1", "rolled_back", "v1.0.0"],
+      ]);
+      expect(res.record.services?.[1]?.digest).toBe(
+        ctx.fake.images.image("v2.0.1", undefined, images.api).digest,
+      );
+      expect(await ledger(ctx)).toEqual([res.record]);
+    });
+
+    it("WHEN only api is released THEN web is untouched and recorded unchanged, api runs its own image: exit 0", async () => {
+      const ctx = fakeDeployContext({
+        serviceImages: images,
+        request: { tag: "v2.0.1", targets: [{ name: "api", tag: "v2.0.1" }] },
+      });
+      const api = ctx.fake.images.push("v2.0.1", "v2.0.1", images.api);
+
+      const res = await deploy(ctx);
+
+      expect(res.exitCode).toBe(EXIT.ok);
+      expect(ctx.fake.log.argsOf("ecs.updateService").map((a) => a[1])).toEqual(["gantry-sandbox-api"]);
+      expect(ctx.ports.ecs.peek("gantry-sandbox-web")?.taskDefinition).toBe(
+        ctx.fake.initialTaskDefinitions.web,
+      );
+      expect(res.record.services).toEqual([
+        {
+          name: "web",
+          image: "web",
+          tag: null,
+          digest: null,
+          previous: {
+            tag: "v1.0.0",
+            taskDefinitionArn: ctx.fake.initialTaskDefinitions.web,
+            digest: digestOf("v1.0.0"),
+          },
+          current: {
+            tag: "v1.0.0",
+            taskDefinitionArn: ctx.fake.initialTaskDefinitions.web,
+            digest: digestOf("v1.0.0"),
+          },
+          outcome: "unchanged",
+        },
+        {
+          name: "api",
+          image: images.api,
+          tag: "v2.0.1",
+          digest: api.digest,
+          previous: {
+            tag: "v1.0.0",
+            taskDefinitionArn: ctx.fake.initialTaskDefinitions.api,
+            digest: digestOf("v1.0.0"),
+          },
+          current: {
+            tag: "v2.0.1",
+            taskDefinitionArn: ctx.ports.ecs.peek("gantry-sandbox-api")?.taskDefinition,
+            digest: api.digest,
+          },
+          outcome: "released",
+        },
+      ]);
+      expect(res.record.imageDigest).toBe(api.digest);
+      const revision = ctx.ports.ecs.definition(
+        ctx.ports.ecs.peek("gantry-sandbox-api")?.taskDefinition ?? "",
+      );
+      expect(revision?.containerDefinitions?.[0]?.image).toBe(api.imageUri);
     });
   });
 
@@ -314,7 +404,7 @@ describe("runDeploy", () => {
     const ctx = fakeDeployContext();
     releaseHangs(ctx);
     const controller = new AbortController();
-    void ctx.fake.log.next("ecs.deploymentTaskIps").then(() => {
+    void ctx.fake.log.next("ecs.describeServices").then(() => {
       controller.abort(new Error("SIGINT"));
     });
 
@@ -365,7 +455,7 @@ describe("runDeploy", () => {
     const ctx = fakeDeployContext({ timing: { rolloutTimeoutMs: 100 } });
     ctx.ports.ecs.rolloutFor = () => ({ kind: "hold" });
     const controller = new AbortController();
-    void ctx.fake.log.next("ecs.deploymentTaskIps").then(() => {
+    void ctx.fake.log.next("ecs.describeServices").then(() => {
       controller.abort(new Error("SIGINT"));
     });
 

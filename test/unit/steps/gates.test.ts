@@ -20,7 +20,7 @@ async function releasedContext(overrides: FakeContextOverrides = {}): Promise<Fa
       nextRevision(
         ecs.definition(previous) ?? {},
         svc.containerName,
-        ctx.fake.ecr.image("v2.0.0").imageUri,
+        ctx.fake.images.image("v2.0.0").imageUri,
         "v2.0.0",
       ),
     );
@@ -29,6 +29,9 @@ async function releasedContext(overrides: FakeContextOverrides = {}): Promise<Fa
       name: svc.name,
       serviceName: svc.serviceName,
       containerName: svc.containerName,
+      image: "app",
+      tag: "v2.0.0",
+      digest: ctx.fake.images.image("v2.0.0").digest,
       previousTaskDefinition: previous,
       previousTag: "v1.0.0",
       desiredCount: 2,
@@ -240,7 +243,7 @@ describe("gates step", () => {
     const controller = new AbortController();
 
     const running = gatesStep.run(ctx, controller.signal);
-    await ctx.fake.log.next("ecs.describeService");
+    await ctx.fake.log.next("ecs.describeServices");
     controller.abort(new Error("SIGINT"));
 
     await expect(running).rejects.toMatchObject({
@@ -316,7 +319,7 @@ describe("gates step", () => {
     {
       given: "ECS failing to answer (an error thrown)",
       arrange: (ctx: FakeDeployContext) => {
-        vi.spyOn(ctx.ports.ecs, "describeService").mockRejectedValue(
+        vi.spyOn(ctx.ports.ecs, "describeServices").mockRejectedValue(
           new AwsError("DescribeServices failed: Rate exceeded", { code: "AWS_ThrottlingException" }),
         );
       },
@@ -351,7 +354,7 @@ describe("gates step", () => {
     const err = await running;
 
     expect(err).toMatchObject({ code: "GATE_TIMEOUT" });
-    const looks = ctx.fake.log.timesOf("ecs.describeService").filter((_, i) => i % 2 === 0);
+    const looks = ctx.fake.log.timesOf("ecs.describeServices"); // one call a look, for both services
     const gaps = looks.slice(1).map((t, i) => t - (looks[i] ?? t));
     expect(looks.length).toBeGreaterThanOrEqual(5);
     expect(Math.max(...gaps)).toBeLessThanOrEqual(MAX_POLL_INTERVAL_MS);

@@ -26,7 +26,7 @@ describe("migrate step", () => {
       exitCode: 0,
     });
     const revision = ctx.ports.ecs.definition(task?.taskDefinition ?? "");
-    expect(revision?.containerDefinitions?.[0]?.image).toBe(ctx.fake.ecr.image("v2.0.0").imageUri);
+    expect(revision?.containerDefinitions?.[0]?.image).toBe(ctx.fake.images.image("v2.0.0").imageUri);
     expect(containerVersion(revision ?? {}, "migrate")).toBe("v2.0.0");
     expect(ctx.fake.log.argsOf("ecs.runTask")[0]?.[0]).toMatchObject({
       cluster: "gantry-sandbox",

@@ -8,7 +8,7 @@ function table(plan: readonly PlannedStep[]): Record<string, [boolean, string]> 
 }
 
 const SNAPSHOT_ON: [boolean, string] = [true, "RDS snapshot, keep 3"];
-const MIGRATE_ON: [boolean, string] = [true, "one-off task: npm run migrate"];
+const MIGRATE_ON: [boolean, string] = [true, "one-off task with web's image: npm run migrate"];
 const NO_MIGRATION_COMMAND = { migration: { timeoutSeconds: 600 } };
 
 describe("planDeploy", () => {
@@ -25,6 +25,28 @@ describe("planDeploy", () => {
     ]);
     expect(table(plan).release?.[1]).toContain("undo = verified rollback");
     expect(table(plan).gates?.[1]).toContain("bake 0 s");
+  });
+
+  it("GIVEN a release of only the services the migration does not run with WHEN planned THEN the migration is skipped, saying why, and the release names the untouched services", () => {
+    const plan = planDeploy(fakeDeployContext({ request: { targets: [{ name: "api", tag: "v2.0.0" }] } }));
+
+    expect(table(plan).migrate).toEqual([
+      false,
+      "skipped (web, whose image runs the migration, is not released)",
+    ]);
+    expect(table(plan).release?.[1]).toContain("(api; unchanged: web)");
+    expect(table(plan).preflight?.[1]).toMatch(/^api:v2\.0\.0 → digests/);
+  });
+
+  it("GIVEN gantry:migration.service names the released service WHEN planned THEN the migration runs with its image", () => {
+    const plan = planDeploy(
+      fakeDeployContext({
+        gantry: { migration: { command: ["migrate"], service: "api" } },
+        request: { targets: [{ name: "api", tag: "v2.0.0" }] },
+      }),
+    );
+
+    expect(table(plan).migrate).toEqual([true, "one-off task with api's image: migrate"]);
   });
 
   describe.each<{

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DeployLock, type LockHolder } from "../../../src/orchestrator/lock.ts";
 import { LockHeldError, preflight } from "../../../src/steps/preflight.ts";
+import { StepError } from "../../../src/steps/context.ts";
 import { type FakeDeployContext, fakeDeployContext } from "../../fakes/context.ts";
 import { digestOf } from "../../fakes/ports.ts";
 
@@ -39,7 +40,12 @@ describe("preflight", () => {
 
     expect(holderOf(ctx)).toMatchObject({ deploymentId: ctx.request.deploymentId, actor: "ana", pid: 4242 });
     expect(ctx.facts.lock?.holder.deploymentId).toBe(ctx.request.deploymentId);
-    expect(ctx.facts.image).toEqual(ctx.fake.ecr.image("v2.0.0"));
+    expect(ctx.facts.images).toEqual(
+      new Map([
+        ["web", ctx.fake.images.image("v2.0.0")],
+        ["api", ctx.fake.images.image("v2.0.0")],
+      ]),
+    );
     expect(ctx.facts.outputs).toEqual(ctx.fake.outputs);
     expect(ctx.fake.log.count("ecs.describeService")).toBe(2);
     expect(ctx.reporter.messages("warn")).toEqual([]);
@@ -75,20 +81,25 @@ describe("preflight", () => {
     );
   });
 
-  it("GIVEN the tag is not in ECR WHEN run THEN IMAGE_NOT_FOUND, nothing but ECR was asked, and the lock is released", async () => {
+  it("GIVEN the tag is not in the registry WHEN run THEN IMAGE_NOT_FOUND, only the registry was asked (once per image:tag), and the lock is released", async () => {
     const ctx = fakeDeployContext({ pushTag: false });
 
     const err = await preflight.run(ctx, signal).catch((e: unknown) => e);
 
     expect(err).toMatchObject({ code: "IMAGE_NOT_FOUND", source: "user" });
-    expect((err as Error).message).toBe("image app:v2.0.0 is not in ECR");
-    expect(ctx.fake.log.names()).toEqual(["ecr.resolveTag"]);
+    expect((err as Error).message).toBe("image not found: app:v2.0.0 (web, api)");
+    expect(ctx.fake.log.names()).toEqual(["images.resolve"]);
     expect(ctx.store.objects.has(LOCK_KEY)).toBe(false);
     expect(ctx.facts.lock).toBeUndefined();
   });
 
   it("GIVEN a rollback whose tag now points at another digest WHEN run THEN IMAGE_MOVED and the lock is released", async () => {
-    const ctx = fakeDeployContext({ request: { tag: "v1.0.0", expectedDigest: "sha256:feedface" } });
+    const ctx = fakeDeployContext({
+      request: {
+        tag: "v1.0.0",
+        targets: [{ name: "web", tag: "v1.0.0", expectedDigest: "sha256:feedface" }],
+      },
+    });
 
     const err = await preflight.run(ctx, signal).catch((e: unknown) => e);
 
@@ -99,12 +110,75 @@ describe("preflight", () => {
   });
 
   it("GIVEN a rollback whose tag still points at the recorded digest WHEN run THEN it passes", async () => {
-    const ctx = fakeDeployContext({ request: { tag: "v1.0.0", expectedDigest: digestOf("v1.0.0") } });
+    const ctx = fakeDeployContext({
+      request: {
+        tag: "v1.0.0",
+        targets: [{ name: "web", tag: "v1.0.0", expectedDigest: digestOf("v1.0.0") }],
+      },
+    });
 
     await preflight.run(ctx, signal);
 
-    expect(ctx.facts.image?.digest).toBe(digestOf("v1.0.0"));
+    expect(ctx.facts.images?.get("web")?.digest).toBe(digestOf("v1.0.0"));
     expect(holderOf(ctx)?.deploymentId).toBe(ctx.request.deploymentId);
+  });
+
+  it("GIVEN two services with their own images and one missing tag in each WHEN run THEN IMAGE_NOT_FOUND lists every missing service:image:tag and nothing changed", async () => {
+    const ctx = fakeDeployContext({
+      serviceImages: { web: "web", api: "ghcr.io/acme/api" },
+      pushTag: false,
+      request: {
+        targets: [
+          { name: "web", tag: "v2.0.0" },
+          { name: "api", tag: "v2.0.1" },
+        ],
+      },
+    });
+    ctx.fake.images.push("v2.0.0", "v2.0.0", "ghcr.io/acme/api");
+
+    const err = await preflight.run(ctx, signal).catch((e: unknown) => e);
+
+    expect(err).toMatchObject({ code: "IMAGE_NOT_FOUND", source: "user" });
+    expect((err as Error).message).toBe(
+      "2 images not found: web:v2.0.0 (web), ghcr.io/acme/api:v2.0.1 (api)",
+    );
+    expect(ctx.fake.log.names()).toEqual(["images.resolve", "images.resolve"]);
+    expect(ctx.store.objects.has(LOCK_KEY)).toBe(false);
+  });
+
+  it("GIVEN two services with their own images and tags WHEN run THEN each service gets its own image's digest", async () => {
+    const ctx = fakeDeployContext({
+      serviceImages: { web: "web", api: "ghcr.io/acme/api" },
+      request: {
+        targets: [
+          { name: "web", tag: "v2.0.0" },
+          { name: "api", tag: "v2.0.1" },
+        ],
+      },
+    });
+    const api = ctx.fake.images.push("v2.0.1", "v2.0.1", "ghcr.io/acme/api");
+
+    await preflight.run(ctx, signal);
+
+    expect(ctx.facts.images?.get("api")).toEqual(api);
+    expect(api.imageUri).toMatch(/^ghcr\.io\/acme\/api@sha256:/);
+    expect(ctx.facts.images?.get("web")).toEqual(ctx.fake.images.image("v2.0.0", undefined, "web"));
+    expect(ctx.facts.images?.get("web")?.digest).not.toBe(api.digest);
+  });
+
+  it("GIVEN a registry that refuses the credentials WHEN run THEN its error is the step's and the lock is released", async () => {
+    const ctx = fakeDeployContext({ serviceImages: { api: "ghcr.io/acme/api" } });
+    const refused = new StepError("ghcr.io refused the credentials", {
+      code: "REGISTRY_AUTH",
+      source: "user",
+    });
+    ctx.fake.images.failures.set("ghcr.io/acme/api", refused);
+
+    const err = await preflight.run(ctx, signal).catch((e: unknown) => e);
+
+    expect(err).toBe(refused);
+    expect(ctx.store.objects.has(LOCK_KEY)).toBe(false);
+    expect(ctx.fake.log.count("ecs.describeService")).toBe(0);
   });
 
   it("GIVEN a service with a deployment in progress WHEN run THEN DEPLOYMENT_IN_PROGRESS names it and the lock is released", async () => {
@@ -157,7 +231,7 @@ describe("preflight", () => {
     await preflight.run(ctx, signal);
 
     expect(ctx.facts.outputs).toBeUndefined();
-    expect(ctx.facts.image?.tag).toBe("v2.0.0");
+    expect(ctx.facts.images?.get("web")?.tag).toBe("v2.0.0");
     expect(ctx.fake.log.count("ecs.describeService")).toBe(0);
     expect(ctx.facts.lock).toBeDefined();
   });

@@ -27,7 +27,7 @@ const input: DeploymentRecordInput = {
   startedAt: "2026-11-20T10:00:00.000Z",
   durationMs: 1234,
   status: "succeeded",
-  image: { digest: "sha256:22" },
+  imageDigest: "sha256:22",
   snapshotId: "snap-1",
   releases: [
     { previousTag: "v1", previousTaskDefinition: "td/web:1" },
@@ -91,7 +91,7 @@ describe("deploymentRecord", () => {
     });
   });
 
-  it("GIVEN a current version with more than the record keeps WHEN built THEN only its tag and task definition", () => {
+  it("GIVEN a current version with more than the record keeps WHEN built THEN only its tag, task definition and digest", () => {
     const current = {
       tag: "v2",
       taskDefinitionArn: "td/web:2",
@@ -101,6 +101,7 @@ describe("deploymentRecord", () => {
     expect(deploymentRecord({ ...input, current }).current).toEqual({
       tag: "v2",
       taskDefinitionArn: "td/web:2",
+      digest: "sha256:22",
     });
   });
 
@@ -108,7 +109,7 @@ describe("deploymentRecord", () => {
     const record = deploymentRecord({
       ...input,
       status: "failed",
-      image: undefined,
+      imageDigest: undefined,
       snapshotId: undefined,
       releases: [],
       current: null,

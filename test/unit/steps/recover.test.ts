@@ -390,7 +390,7 @@ describe("preflight with a dead holder", () => {
     );
     const calls = callsSince(ctx, mark);
     expect(calls.lastIndexOf("ecs.updateService")).toBeGreaterThanOrEqual(0);
-    expect(calls.lastIndexOf("ecs.updateService")).toBeLessThan(calls.indexOf("ecr.resolveTag"));
+    expect(calls.lastIndexOf("ecs.updateService")).toBeLessThan(calls.indexOf("images.resolve"));
     expect(updatesSince(ctx, mark)).toEqual(
       SERVICES.map((s) => [`gantry-sandbox-${s}`, ctx.fake.initialTaskDefinitions[s] ?? "?"]),
     );

@@ -34,8 +34,12 @@ describe("release step", () => {
         name,
         serviceName: `gantry-sandbox-${name}`,
         containerName: name,
+        image: "app",
+        tag: "v2.0.0",
+        digest: NEW_DIGEST,
         previousTaskDefinition: ctx.fake.initialTaskDefinitions[name],
         previousTag: "v1.0.0",
+        previousDigest: digestOf("v1.0.0"),
         desiredCount: 2,
         newTaskDefinition: expect.stringMatching(
           new RegExp(`task-definition/gantry-sandbox-${name}:2$`),
@@ -45,7 +49,9 @@ describe("release step", () => {
     );
     for (const r of ctx.facts.releases) {
       const revision = ctx.ports.ecs.definition(r.newTaskDefinition ?? "");
-      expect(revision?.containerDefinitions?.[0]?.image).toBe(`${ctx.fake.ecr.registry}/app@${NEW_DIGEST}`);
+      expect(revision?.containerDefinitions?.[0]?.image).toBe(
+        `${ctx.fake.images.registry}/app@${NEW_DIGEST}`,
+      );
       expect(containerVersion(revision ?? {}, r.containerName)).toBe("v2.0.0");
     }
     expect(ctx.fake.log.argsOf("ecs.updateService")).toEqual(
@@ -95,10 +101,9 @@ describe("release step", () => {
     const outputs = ctx.fake.outputs;
     ctx.facts.outputs = {
       ...outputs,
-      services: [
-        ...outputs.services,
-        { ...outputs.services[0]!, name: "jobs", serviceName: "gantry-sandbox-jobs" },
-      ],
+      services: outputs.services.map((s) =>
+        s.name === "api" ? { ...s, serviceName: "gantry-sandbox-jobs" } : s,
+      ),
     };
 
     await expect(releaseStep.run(ctx, signal)).rejects.toMatchObject({
@@ -232,6 +237,9 @@ describe("release step", () => {
         name: "web",
         serviceName: "gantry-sandbox-web",
         containerName: "web",
+        image: "app",
+        tag: "v2.0.0",
+        digest: ctx.fake.images.image("v2.0.0").digest,
         previousTaskDefinition: ctx.fake.initialTaskDefinitions.web ?? "",
         previousTag: "v1.0.0",
         desiredCount: 2,

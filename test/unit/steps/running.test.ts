@@ -10,7 +10,7 @@ describe("runningVersion", () => {
 
     const running = await runningVersion(fake.ecs, fake.outputs.clusterName, web);
 
-    const image = fake.ecr.image("v1.0.0");
+    const image = fake.images.image("v1.0.0");
     expect(running).toMatchObject({
       tag: "v1.0.0",
       digest: image.digest,
