@@ -36,12 +36,12 @@ export function taskSetKey(deployment: DeploymentState | undefined): string {
 }
 
 /**
- * Whether look number `look` must read a gate again rather than keep `last`: never read, not
- * passing, `force`d (its inputs changed, or this look may decide the watch), or
- * {@link REFRESH_EVERY_LOOKS} looks old.
+ * Whether look number `look` must read a gate again rather than keep `last`: `force`d (its inputs
+ * changed, or this look may decide the watch), not passing, or {@link REFRESH_EVERY_LOOKS} looks
+ * old. A gate never read is due {@link REFRESH_EVERY_LOOKS} looks into the watch (as if read on
+ * look 0), unless forced before: every 3rd look, counted from the start.
  */
 export function mustRead(last: Reading | undefined, look: number, force: boolean): boolean {
-  return (
-    force || last === undefined || last.verdict.state !== "pass" || look - last.look >= REFRESH_EVERY_LOOKS
-  );
+  if (force || (last !== undefined && last.verdict.state !== "pass")) return true;
+  return look - (last?.look ?? 0) >= REFRESH_EVERY_LOOKS;
 }

@@ -4,16 +4,11 @@
  * EnvironmentOutputs), destroy and cancel. The engine's output reaches callers line by line; its
  * failures are classified into typed errors.
  */
-import {
-  type EngineEvent,
-  LocalWorkspace,
-  type PulumiFn,
-  type Stack,
-} from "@pulumi/pulumi/automation/index.js";
+import { LocalWorkspace, type PulumiFn, type Stack } from "@pulumi/pulumi/automation/index.js";
 import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import { PulumiError } from "../errors.ts";
-import { environmentOutputsSchema, type EnvironmentOutputs, isDatabaseResource } from "../stacks/outputs.ts";
+import { environmentOutputsSchema, type EnvironmentOutputs } from "../stacks/outputs.ts";
 import { classify } from "./classify.ts";
 import type { PulumiCli } from "./cli.ts";
 import { resourceChangeOf } from "./diff.ts";
@@ -119,21 +114,7 @@ export class AutomationStack implements StackPort {
       options,
       async (engine) => {
         // `--plan` needs no PULUMI_EXPERIMENTAL (v3.259: the flag is only hidden without it).
-        const { onDatabaseStep } = options;
-        const res = await this.stack.up({
-          ...engine,
-          ...(planFile !== undefined ? { plan: planFile } : {}),
-          ...(onDatabaseStep
-            ? {
-                onEvent: (e: EngineEvent) => {
-                  const meta = e.resourcePreEvent?.metadata;
-                  if (meta && isDatabaseResource(meta.type, meta.new?.inputs ?? meta.old?.inputs)) {
-                    onDatabaseStep(meta.op);
-                  }
-                },
-              }
-            : {}),
-        });
+        const res = await this.stack.up({ ...engine, ...(planFile !== undefined ? { plan: planFile } : {}) });
         return {
           changeSummary: res.summary.resourceChanges ?? {},
           outputs: parseOutputs(

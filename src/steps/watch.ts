@@ -175,7 +175,9 @@ async function observe(
   const alarmNames = [...outputs.alarmNames, ...config.gantry.alarms];
   const readAlarms = async (): Promise<Reading | undefined> => {
     if (!alarmNames.length) return undefined;
-    if (memory.alarms && !mustRead(memory.alarms, look, decisive)) return memory.alarms;
+    // Alarms keep their own cadence from the watch's start: what set the release or the rollback
+    // going read them just before (preflight; the gates).
+    if (!mustRead(memory.alarms, look, decisive)) return memory.alarms;
     const verdict = evaluateAlarms((await ports.alarms.states(alarmNames)).alarms, ctx.facts.baselineAlarms);
     memory.alarms = { verdict, look };
     return memory.alarms;
@@ -199,7 +201,15 @@ async function observe(
   const lines: ProgressLine[] = [];
   watched.forEach((w, i) => {
     const own = [rollouts[i], ...(targets[i] ?? []), healths[i]].filter((v): v is Verdict => v !== undefined);
-    verdicts.push(...own);
+    // With several services, a failure names its service (unless it already does, as a health
+    // URL does): the gate's error says which one failed.
+    verdicts.push(
+      ...own.map((v) =>
+        watched.length > 1 && v.state === "fail" && !v.detail.includes(w.service.name)
+          ? { ...v, detail: `${w.service.name}: ${v.detail}` }
+          : v,
+      ),
+    );
     lines.push(serviceLine(w, own));
   });
   if (alarmReading) {

@@ -125,7 +125,10 @@ describe("gantry deploy on the sandbox", () => {
     expect(status.code, status.stderr).toBe(0);
     expect(status.stdout).not.toContain("{");
     expect(status.stdout).toMatch(
-      new RegExp(`^api +${v2.replace(/\./g, "\\.")} +sha256:[0-9a-f]{12} +PRIMARY COMPLETED +HTTP 200$`, "m"),
+      new RegExp(
+        `^api +${v2.replace(/\./g, "\\.")} +api +sha256:[0-9a-f]{12} +PRIMARY COMPLETED +HTTP 200$`,
+        "m",
+      ),
     );
     expect(status.stdout).toMatch(new RegExp(`^last deploy: ${v2.replace(/\./g, "\\.")} succeeded at `, "m"));
     expect(status.stdout).toMatch(/^lock: free$/m);

@@ -51,8 +51,14 @@ describe("mustRead", () => {
     expect(mustRead(passed, 4 + REFRESH_EVERY_LOOKS, false)).toBe(true);
   });
 
+  it("GIVEN a gate never read WHEN looked at THEN it is due on the look the refresh interval ends, or when forced", () => {
+    for (let look = 1; look < REFRESH_EVERY_LOOKS; look++)
+      expect(mustRead(undefined, look, false)).toBe(false);
+    expect(mustRead(undefined, REFRESH_EVERY_LOOKS, false)).toBe(true);
+    expect(mustRead(undefined, 1, true)).toBe(true);
+  });
+
   it.each([
-    ["never read", undefined, false],
     ["forced (inputs changed, or a deciding look)", passed, true],
     ["waiting", { verdict: { state: "wait", detail: "1/2 new targets healthy" }, look: 4 }, false],
     [

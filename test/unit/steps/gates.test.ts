@@ -117,7 +117,7 @@ describe("gates step", () => {
         );
       },
       code: "TARGETS_UNHEALTHY",
-      message: "gate failed: 2 of 2 new targets unhealthy: Health checks failed with these codes: [502]",
+      message: "gate failed: api: 2 of 2 new targets unhealthy: Health checks failed with these codes: [502]",
     },
     {
       given: "a health endpoint answering 500",

@@ -92,12 +92,12 @@ describe("watch: AWS calls of each look", () => {
       // No target before a task runs; then one call per target group (ELB has no batch).
       expect(looksWith(seen, "elb.targetHealth")).toEqual([3]);
       expect(ctx.fake.log.count("elb.targetHealth")).toBe(count);
-      // Alarms: the first look, then the look that decides (every rollout COMPLETED).
-      expect(looksWith(seen, "alarms.states")).toEqual([1, 3]);
+      // Alarms: the look that decides (every rollout COMPLETED), which is also the 3rd.
+      expect(looksWith(seen, "alarms.states")).toEqual([3]);
     });
   });
 
-  it(`GIVEN a healthy release WHEN baked for 11 looks (fake time) THEN targets and alarms are read on the first look, every ${String(REFRESH_EVERY_LOOKS)}rd look and the last, tasks once, the health URLs on every look`, async () => {
+  it(`GIVEN a healthy release WHEN baked for 11 looks (fake time) THEN targets are read on the first look (new tasks), alarms on every ${String(REFRESH_EVERY_LOOKS)}rd look, both again every ${String(REFRESH_EVERY_LOOKS)}rd look and on the last; tasks once, the health URLs on every look`, async () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
     const pollIntervalMs = 1000;
     const { ctx, watched } = await released({ pollIntervalMs });
@@ -110,7 +110,7 @@ describe("watch: AWS calls of each look", () => {
     expect(result).toMatchObject({ ok: true });
     const seen = looks(ctx);
     expect(seen).toHaveLength(11);
-    expect(looksWith(seen, "alarms.states")).toEqual([1, 4, 7, 10, 11]);
+    expect(looksWith(seen, "alarms.states")).toEqual([3, 6, 9, 11]);
     expect(looksWith(seen, "elb.targetHealth")).toEqual([1, 4, 7, 10, 11]);
     expect(ctx.fake.log.count("elb.targetHealth")).toBe(5 * watched.length);
     expect(looksWith(seen, "ecs.deploymentTaskIps")).toEqual([1]);
@@ -145,7 +145,7 @@ describe("watch: AWS calls of each look", () => {
       ok: false,
       verdict: {
         code: "TARGETS_UNHEALTHY",
-        detail: "1 of 2 new targets unhealthy: Health checks failed with these codes: [502]",
+        detail: "web: 1 of 2 new targets unhealthy: Health checks failed with these codes: [502]",
       },
     });
     expect(flippedAt).toBe(3);
@@ -158,7 +158,7 @@ describe("watch: AWS calls of each look", () => {
     for (const w of watched) ctx.ports.ecs.complete(w.service.serviceName, w.deploymentId);
     let flippedAt = 0;
     void ctx.fake.log.next("alarms.states").then(() => {
-      flippedAt = looks(ctx).length; // look 1, just after its alarm read
+      flippedAt = looks(ctx).length; // look 3, just after its alarm read
       ctx.ports.alarms.set("gantry-sandbox-web-5xx", "ALARM", "9 errors in 1 minute");
     });
 
@@ -167,19 +167,16 @@ describe("watch: AWS calls of each look", () => {
     const result = await running;
 
     expect(result).toMatchObject({ ok: false, verdict: { code: "ALARM" } });
-    expect(flippedAt).toBe(1);
+    expect(flippedAt).toBe(REFRESH_EVERY_LOOKS);
     expect(looks(ctx).length - flippedAt).toBeLessThanOrEqual(REFRESH_EVERY_LOOKS);
   });
 
   it("GIVEN an alarm that went off after the last alarm read WHEN every rollout completes THEN the watch reads the alarms again instead of passing on the old reading", async () => {
     const { ctx, watched } = await released();
-    ctx.ports.ecs.settleAfter = 2; // COMPLETED on look 3
-    void ctx.fake.log
-      .next("ecs.describeServices")
-      .then(() => ctx.fake.log.next("ecs.describeServices"))
-      .then(() => {
-        ctx.ports.alarms.set("gantry-sandbox-web-5xx", "ALARM", "12 errors in 1 minute"); // look 2
-      });
+    ctx.ports.ecs.settleAfter = 4; // COMPLETED on look 5; the alarms are read (OK) on look 3
+    void ctx.fake.log.next("alarms.states").then(() => {
+      ctx.ports.alarms.set("gantry-sandbox-web-5xx", "ALARM", "12 errors in 1 minute");
+    });
 
     const result = await watch(ctx, ctx.fake.outputs, watched, ROLLOUT, signal);
 
@@ -187,7 +184,7 @@ describe("watch: AWS calls of each look", () => {
       ok: false,
       verdict: { code: "ALARM", detail: "gantry-sandbox-web-5xx in ALARM (12 errors in 1 minute)" },
     });
-    expect(looksWith(looks(ctx), "alarms.states")).toEqual([1, 3]);
+    expect(looksWith(looks(ctx), "alarms.states")).toEqual([3, 5]);
   });
 
   it("GIVEN a bake WHEN a deployment's task set changes (a task stopped) THEN the next look lists the tasks again, and reads targets again only where their IPs changed", async () => {
@@ -248,6 +245,6 @@ describe("watch: AWS calls of each look", () => {
     expect(seen).toHaveLength(3);
     expect(looksWith(seen, "elb.targetHealth")).toEqual([1, 2, 3]);
     expect(looksWith(seen, "ecs.deploymentTaskIps")).toEqual([1, 3]);
-    expect(looksWith(seen, "alarms.states")).toEqual([1, 3]);
+    expect(looksWith(seen, "alarms.states")).toEqual([3]);
   });
 });
