@@ -28,7 +28,11 @@ import { SandboxControl } from "../src/sandbox/control.ts";
 import { stopSandbox } from "../src/sandbox/process.ts";
 import type { DeployContext } from "../src/steps/context.ts";
 import { runDeploy } from "../src/steps/deploy.ts";
+import { requestFor } from "../src/app/request.ts";
 import { deployContext, wireEnvironment } from "../src/app/environment.ts";
+
+/** Who the bench's deploys are by (the lock and the ledger). */
+const BENCH_RUNTIME = { actor: "bench", host: os.hostname(), pid: process.pid };
 
 /** Rollout time of the bench's sandbox (seconds). */
 const ROLLOUT_S = 2;
@@ -124,18 +128,14 @@ export async function benchPipeline(runs: number): Promise<PipelineResults> {
 
   async function deploy(tag: string, onReleased?: (call: { end: number }) => void) {
     n += 1;
-    const request = {
+    const request = requestFor(BENCH_RUNTIME, {
       env: "sandbox",
       tag,
       deploymentId: `bench-${String(n).padStart(3, "0")}-${tag}`,
-      actor: "bench",
-      host: os.hostname(),
-      pid: process.pid,
-      startedAt: new Date().toISOString(),
       skipSnapshot: true,
       skipMigrations: true,
       skipSmoke: true,
-    };
+    });
     const calls: { start: number; end: number; td: string }[] = [];
     const base = deployContext(wired, request, { paths, reporter });
     let released = false;

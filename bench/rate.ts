@@ -10,6 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { stringify } from "yaml";
+import { requestFor } from "../src/app/request.ts";
 import { deployContext, wireEnvironment } from "../src/app/environment.ts";
 import { AwsClientFactory, callsSince } from "../src/aws/factory.ts";
 import { runtimePaths } from "../src/config/runtime.ts";
@@ -18,6 +19,9 @@ import type { ReportEvent, Reporter } from "../src/reporting/reporter.ts";
 import { SandboxControl } from "../src/sandbox/control.ts";
 import { stopSandbox } from "../src/sandbox/process.ts";
 import { runDeploy } from "../src/steps/deploy.ts";
+
+/** Who the bench's deploys are by (the lock and the ledger). */
+const BENCH_RUNTIME = { actor: "bench", host: os.hostname(), pid: process.pid };
 
 /** Calls of the gates step of one deploy. */
 export interface GatesCalls {
@@ -100,18 +104,14 @@ async function measure(count: number, runs: number): Promise<GatesCalls[]> {
     const tags = Array.from({ length: runs + 1 }, (_, i) => `r${String(i)}`);
     await control.publishImages("app", tags);
     for (const [i, tag] of tags.entries()) {
-      const request = {
+      const request = requestFor(BENCH_RUNTIME, {
         env: "sandbox",
         tag,
         deploymentId: `rate-${String(count)}-${String(i)}-${tag}`,
-        actor: "bench",
-        host: os.hostname(),
-        pid: process.pid,
-        startedAt: new Date().toISOString(),
         skipSnapshot: true,
         skipMigrations: true,
         skipSmoke: true,
-      };
+      });
       gatesSteps.length = 0;
       const before = clients.calls();
       const result = await runDeploy(deployContext(wired, request, { paths, reporter }), {
