@@ -3,6 +3,9 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     // The JSON report feeds the one-line tally that .ci/run prints (passed, failed, skipped).
+    // Two workers (vitest's default on 2 cores is one): unit and integration files interleave, and
+    // each integration worker has its own sandbox (test/integration/global-setup.ts).
+    maxWorkers: 2,
     reporters: ["default", ["json", { outputFile: ".test-results/vitest.json" }]],
     projects: [
       {
@@ -18,8 +21,8 @@ export default defineConfig({
           // Pulumi's closure serializer loads node:sqlite, whose ExperimentalWarning is only noise.
           execArgv: ["--disable-warning=ExperimentalWarning"],
           globalSetup: ["test/integration/global-setup.ts"],
-          // One shared sandbox account: files run one after another, tests inside a file in order.
-          fileParallelism: false,
+          // Tests inside a file run in order; files run two at a time, each on its worker's own
+          // sandbox account (test/helpers/sandbox.ts).
           testTimeout: 120_000,
           hookTimeout: 900_000,
         },

@@ -12,13 +12,14 @@ import { DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import { DescribeServicesCommand } from "@aws-sdk/client-ecs";
 import { DescribeTargetGroupsCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { DescribeDBInstancesCommand } from "@aws-sdk/client-rds";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { workerSandbox } from "../helpers/sandbox.ts";
 import { type AwsClients, createAwsClients } from "../../src/aws/clients.ts";
 import type { EnvironmentOutputs } from "../../src/stacks/outputs.ts";
 import { projectRoot } from "../../src/tools/paths.ts";
 import { type CliRun, runGantry } from "../helpers/cli.ts";
 
-const endpoint = inject("sandboxEndpoint");
+const endpoint = workerSandbox().endpoint;
 const ENVS = ["sandbox", "qa"] as const;
 
 describe("two environments on the sandbox account", () => {
@@ -49,7 +50,7 @@ describe("two environments on the sandbox account", () => {
   beforeAll(async () => {
     stateDir = await mkdtemp(path.join(os.tmpdir(), "gantry-accounts-"));
     // The suite's running sandbox, reused by the CLI through its record.
-    await copyFile(path.join(inject("sandboxDir"), "sandbox.json"), path.join(stateDir, "sandbox.json"));
+    await copyFile(path.join(workerSandbox().dir, "sandbox.json"), path.join(stateDir, "sandbox.json"));
     configDir = path.join(stateDir, "config");
     await mkdir(configDir);
     const committed = await readFile(path.join(projectRoot, "Pulumi.sandbox.yaml"), "utf8");

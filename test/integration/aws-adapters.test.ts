@@ -2,7 +2,8 @@
  * The ECR and ECS adapters against the sandbox (real SDK, real HTTP): what a release, a migration
  * and the gates will rely on, including a failed rollout and a failing migration.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { workerSandbox } from "../helpers/sandbox.ts";
 import { poll, type PollDecision } from "../../src/checks/poll.ts";
 import { createAwsClients, type AwsClients } from "../../src/aws/clients.ts";
 import { EcrAdapter } from "../../src/aws/ecr.ts";
@@ -23,7 +24,7 @@ import {
   uid,
 } from "./sandbox/helpers.ts";
 
-const endpoint = inject("sandboxEndpoint");
+const endpoint = workerSandbox().endpoint;
 
 describe("ECR and ECS adapters on the sandbox", () => {
   let aws: AwsClients;

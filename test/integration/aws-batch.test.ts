@@ -3,14 +3,15 @@
  * of one cluster in one DescribeServices, and the task IPs of several deployments from one listing
  * of the cluster — what each look of the gates relies on (src/steps/watch.ts).
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { workerSandbox } from "../helpers/sandbox.ts";
 import { createAwsClients, type AwsClients } from "../../src/aws/clients.ts";
 import { EcsAdapter } from "../../src/aws/ecs.ts";
 import { poll } from "../../src/checks/poll.ts";
 import { SandboxControl } from "../../src/sandbox/control.ts";
 import { provision, provisionService, type ServiceFixture, uid } from "./sandbox/helpers.ts";
 
-const endpoint = inject("sandboxEndpoint");
+const endpoint = workerSandbox().endpoint;
 
 describe("ECS adapter batch reads on the sandbox", () => {
   let aws: AwsClients;

@@ -1,6 +1,7 @@
 /**
- * Integration tests share one sandbox started here in a temporary state folder (never the
- * user's .sandbox/) and always stopped at teardown. Also provisions the Pulumi CLI and the
+ * Integration tests share sandboxes started here, one per test worker (test/helpers/sandbox.ts:
+ * a file uses its worker's, so two files never share one at the same time), each in a temporary
+ * state folder (never the user's .sandbox/) and always stopped at teardown. Also provisions the Pulumi CLI and the
  * sandbox's Python environment once, so their cost shows up here and not in a test's timeout.
  */
 import { mkdtemp, rm } from "node:fs/promises";
@@ -13,8 +14,8 @@ import { toolsDir } from "../../src/tools/paths.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
-    sandboxEndpoint: string;
-    sandboxDir: string;
+    /** One sandbox per worker, in VITEST_POOL_ID order. */
+    sandboxes: { endpoint: string; dir: string }[];
   }
 }
 
@@ -27,18 +28,30 @@ export default async function setup(project: TestProject): Promise<() => Promise
   log(
     `pulumi CLI v${cli.version} (${cli.source}) ready after ${((Date.now() - started) / 1000).toFixed(1)} s`,
   );
-  const sandboxDir = await mkdtemp(path.join(os.tmpdir(), "gantry-it-"));
-  const sandbox = await startSandbox({
-    stateDir: sandboxDir,
-    toolsDir,
-    log,
-    speeds: { rolloutSeconds: 2, snapshotSeconds: 1, taskSeconds: 1 },
-  });
-  log(`sandbox on ${sandbox.endpoint} ready after ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  project.provide("sandboxEndpoint", sandbox.endpoint);
-  project.provide("sandboxDir", sandboxDir);
+  // One per worker; started together (each is mostly waiting on its Python server's start-up).
+  const count = Math.max(1, project.config.maxWorkers);
+  const sandboxes = await Promise.all(
+    Array.from({ length: count }, async (_, i) => {
+      const dir = await mkdtemp(path.join(os.tmpdir(), "gantry-it-"));
+      const sandbox = await startSandbox({
+        stateDir: dir,
+        toolsDir,
+        log: (line) => {
+          log(`[${i + 1}] ${line}`);
+        },
+        speeds: { rolloutSeconds: 2, snapshotSeconds: 1, taskSeconds: 1 },
+      });
+      log(
+        `sandbox ${i + 1} on ${sandbox.endpoint} ready after ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      );
+      return { endpoint: sandbox.endpoint, dir };
+    }),
+  );
+  project.provide("sandboxes", sandboxes);
   return async () => {
-    await stopSandbox(sandboxDir);
-    await rm(sandboxDir, { recursive: true, force: true });
+    for (const { dir } of sandboxes) {
+      await stopSandbox(dir);
+      await rm(dir, { recursive: true, force: true });
+    }
   };
 }

@@ -9,7 +9,8 @@ import { runtimePaths } from "../../src/config/runtime.ts";
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { workerSandbox } from "../helpers/sandbox.ts";
 import { createAwsClients, type AwsClients } from "../../src/aws/clients.ts";
 import { AwsClientFactory } from "../../src/aws/factory.ts";
 import { EcsAdapter } from "../../src/aws/ecs.ts";
@@ -26,7 +27,7 @@ import { type CliRun, runGantry } from "../helpers/cli.ts";
 import { publishSandboxImages } from "../helpers/scenario.ts";
 import { DEFAULT_TOKEN, startGitHubApiServer } from "../helpers/github-api-server.ts";
 
-const endpoint = inject("sandboxEndpoint");
+const endpoint = workerSandbox().endpoint;
 const quiet = { emit: () => undefined };
 
 describe("gantry preview and deploy --plan on the sandbox", () => {
@@ -64,7 +65,7 @@ describe("gantry preview and deploy --plan on the sandbox", () => {
 
   beforeAll(async () => {
     stateDir = await mkdtemp(path.join(os.tmpdir(), "gantry-preview-"));
-    await copyFile(path.join(inject("sandboxDir"), "sandbox.json"), path.join(stateDir, "sandbox.json"));
+    await copyFile(path.join(workerSandbox().dir, "sandbox.json"), path.join(stateDir, "sandbox.json"));
     const committed = await readFile(path.join(projectRoot, "Pulumi.sandbox.yaml"), "utf8");
     expect(committed).toMatch(/desiredCount: 2\n/);
     configA = path.join(stateDir, "config-a");

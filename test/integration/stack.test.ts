@@ -10,7 +10,8 @@ import { DescribeClustersCommand, DescribeServicesCommand } from "@aws-sdk/clien
 import { DescribeRepositoriesCommand } from "@aws-sdk/client-ecr";
 import { DescribeDBInstancesCommand } from "@aws-sdk/client-rds";
 import { DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { workerSandbox } from "../helpers/sandbox.ts";
 import { createAwsClients, type AwsClients } from "../../src/aws/clients.ts";
 import { SandboxControl } from "../../src/sandbox/control.ts";
 import type { ReportEvent, Reporter } from "../../src/reporting/reporter.ts";
@@ -19,8 +20,8 @@ import { openEnvironment } from "../../src/app/environment.ts";
 import type { EnvironmentPaths } from "../../src/config/runtime.ts";
 import { projectRoot, toolsDir } from "../../src/tools/paths.ts";
 
-const endpoint = inject("sandboxEndpoint");
-const sandboxDir = inject("sandboxDir");
+const endpoint = workerSandbox().endpoint;
+const sandboxDir = workerSandbox().dir;
 
 class Collect implements Reporter {
   readonly events: ReportEvent[] = [];

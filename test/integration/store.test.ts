@@ -5,13 +5,13 @@
  */
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { inject } from "vitest";
+import { workerSandbox } from "../helpers/sandbox.ts";
 import { createAwsClients, type AwsClients } from "../../src/aws/clients.ts";
 import { S3Store } from "../../src/aws/store.ts";
 import { AwsError } from "../../src/errors.ts";
 import { DeployLock } from "../../src/orchestrator/lock.ts";
 
-const endpoint = inject("sandboxEndpoint");
+const endpoint = workerSandbox().endpoint;
 const bucket = `gantry-state-${Math.random().toString(36).slice(2, 8)}`;
 
 describe("S3Store on the sandbox", () => {

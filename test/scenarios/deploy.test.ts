@@ -8,7 +8,8 @@ import { copyFile, mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { BatchDeleteImageCommand } from "@aws-sdk/client-ecr";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { workerSandbox } from "../helpers/sandbox.ts";
 import { createAwsClients, type AwsClients } from "../../src/aws/clients.ts";
 import { EcsAdapter } from "../../src/aws/ecs.ts";
 import { S3Store } from "../../src/aws/store.ts";
@@ -25,7 +26,7 @@ import {
 } from "../helpers/scenario.ts";
 import { SANDBOX_STATE_BUCKET } from "../../src/app/environment.ts";
 
-const endpoint = inject("sandboxEndpoint");
+const endpoint = workerSandbox().endpoint;
 let stateDir: string;
 
 type Run = CliRun;
@@ -60,7 +61,7 @@ describe("gantry deploy on the sandbox", () => {
   beforeAll(async () => {
     // Our own Pulumi state and workspace, sharing the suite's sandbox process through its record.
     stateDir = await mkdtemp(path.join(os.tmpdir(), "gantry-scenarios-"));
-    await copyFile(path.join(inject("sandboxDir"), "sandbox.json"), path.join(stateDir, "sandbox.json"));
+    await copyFile(path.join(workerSandbox().dir, "sandbox.json"), path.join(stateDir, "sandbox.json"));
     aws = createAwsClients({ region: "us-east-1", endpoint });
     ecs = new EcsAdapter(aws.ecs);
     await control.setSpeeds({ rolloutSeconds: 2, snapshotSeconds: 1, taskSeconds: 1 });

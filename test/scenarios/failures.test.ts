@@ -15,7 +15,8 @@ import {
   ListTasksCommand,
   UpdateServiceCommand,
 } from "@aws-sdk/client-ecs";
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { workerSandbox } from "../helpers/sandbox.ts";
 import { parse, stringify } from "yaml";
 import { createAwsClients, type AwsClients } from "../../src/aws/clients.ts";
 import { EcsAdapter } from "../../src/aws/ecs.ts";
@@ -35,7 +36,7 @@ import {
   publishSandboxImages,
 } from "../helpers/scenario.ts";
 
-const endpoint = inject("sandboxEndpoint");
+const endpoint = workerSandbox().endpoint;
 const CLUSTER = "gantry-sandbox";
 const SERVICES = ["api", "web"] as const;
 const SPEEDS = { rolloutSeconds: 2, snapshotSeconds: 1, taskSeconds: 1 };
@@ -157,7 +158,7 @@ describe("gantry deploy failure modes and recovery on the sandbox", () => {
     stateDir = await mkdtemp(path.join(os.tmpdir(), "gantry-failures-"));
     configDir = path.join(stateDir, "config");
     await mkdir(configDir);
-    await copyFile(path.join(inject("sandboxDir"), "sandbox.json"), path.join(stateDir, "sandbox.json"));
+    await copyFile(path.join(workerSandbox().dir, "sandbox.json"), path.join(stateDir, "sandbox.json"));
     await writeConfig(baseConfig);
     aws = createAwsClients({ region: "us-east-1", endpoint });
     ecs = new EcsAdapter(aws.ecs);

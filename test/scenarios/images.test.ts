@@ -8,7 +8,8 @@
 import { copyFile, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { workerSandbox } from "../helpers/sandbox.ts";
 import { stringify } from "yaml";
 import { createAwsClients, type AwsClients } from "../../src/aws/clients.ts";
 import { EcsAdapter } from "../../src/aws/ecs.ts";
@@ -20,7 +21,7 @@ import { SandboxControl, type PublishedImage } from "../../src/sandbox/control.t
 import type { DeploymentRecord } from "../../src/steps/record.ts";
 import { type CliRun, runGantry } from "../helpers/cli.ts";
 
-const endpoint = inject("sandboxEndpoint");
+const endpoint = workerSandbox().endpoint;
 const ENV = "qa";
 const CLUSTER = `gantry-${ENV}`;
 const REPOS = { api: "img-api", web: "img-web" } as const;
@@ -109,7 +110,7 @@ describe("an app of two images on the sandbox (env qa)", () => {
   beforeAll(async () => {
     stateDir = await mkdtemp(path.join(os.tmpdir(), "gantry-images-"));
     configDir = await mkdtemp(path.join(os.tmpdir(), "gantry-images-config-"));
-    await copyFile(path.join(inject("sandboxDir"), "sandbox.json"), path.join(stateDir, "sandbox.json"));
+    await copyFile(path.join(workerSandbox().dir, "sandbox.json"), path.join(stateDir, "sandbox.json"));
     await configure(REPOS.web);
     aws = createAwsClients({ region: "us-east-1", endpoint });
     ecs = new EcsAdapter(aws.ecs);

@@ -10,7 +10,8 @@ import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/pro
 import os from "node:os";
 import path from "node:path";
 import { ListTaskDefinitionsCommand } from "@aws-sdk/client-ecs";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { workerSandbox } from "../helpers/sandbox.ts";
 import { stringify } from "yaml";
 import { createAwsClients, type AwsClients } from "../../src/aws/clients.ts";
 import { EcsAdapter } from "../../src/aws/ecs.ts";
@@ -23,7 +24,7 @@ import {
   expectUnlocked as expectUnlockedOn,
 } from "../helpers/scenario.ts";
 
-const endpoint = inject("sandboxEndpoint");
+const endpoint = workerSandbox().endpoint;
 const CLUSTER = "gantry-sandbox";
 const SERVICE = "api";
 /** The canary secret: quotes make its JSON-escaped form differ from the raw one. */
@@ -120,7 +121,7 @@ describe("smoke gate and hooks on the sandbox", () => {
   beforeAll(async () => {
     stateDir = await mkdtemp(path.join(os.tmpdir(), "gantry-smoke-state-"));
     configDir = await mkdtemp(path.join(os.tmpdir(), "gantry-smoke-config-"));
-    await copyFile(path.join(inject("sandboxDir"), "sandbox.json"), path.join(stateDir, "sandbox.json"));
+    await copyFile(path.join(workerSandbox().dir, "sandbox.json"), path.join(stateDir, "sandbox.json"));
     aws = createAwsClients({ region: "us-east-1", endpoint });
     ecs = new EcsAdapter(aws.ecs);
     await control.setSpeeds({ rolloutSeconds: 2, snapshotSeconds: 1, taskSeconds: 1 });

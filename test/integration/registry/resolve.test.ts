@@ -5,7 +5,8 @@
  * way a deploy reads them: `gantry:registries` in the config, the password from the environment.
  */
 import net from "node:net";
-import { beforeAll, describe, expect, inject, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { workerSandbox } from "../../helpers/sandbox.ts";
 import type { EcrAdapter } from "../../../src/aws/ecr.ts";
 import { validateConfig } from "../../../src/config/load.ts";
 import { registryCredentials } from "../../../src/config/secrets.ts";
@@ -14,7 +15,7 @@ import { ImageResolver } from "../../../src/registry/resolver.ts";
 import { SandboxControl, type SandboxRegistryInfo } from "../../../src/sandbox/control.ts";
 import { uid } from "../sandbox/helpers.ts";
 
-const control = new SandboxControl(inject("sandboxEndpoint"));
+const control = new SandboxControl(workerSandbox().endpoint);
 let registries: SandboxRegistryInfo[];
 
 beforeAll(async () => {

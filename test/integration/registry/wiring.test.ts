@@ -7,7 +7,8 @@
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { workerSandbox } from "../../helpers/sandbox.ts";
 import { parse, stringify } from "yaml";
 import { wireEnvironment } from "../../../src/app/environment.ts";
 import { AwsClientFactory } from "../../../src/aws/factory.ts";
@@ -25,7 +26,7 @@ let image: string;
 const clients = new AwsClientFactory();
 
 beforeAll(async () => {
-  const control = new SandboxControl(inject("sandboxEndpoint"));
+  const control = new SandboxControl(workerSandbox().endpoint);
   const token = (await control.registries()).find((r) => r.name === "token");
   if (!token) throw new Error("the sandbox runs no token registry");
   registry = token;
@@ -33,7 +34,7 @@ beforeAll(async () => {
   await control.publishRegistryImages(image, ["v1.0.0"]);
   stateDir = await mkdtemp(path.join(os.tmpdir(), "gantry-registry-wiring-"));
   // The shared sandbox, reused through its record.
-  await copyFile(path.join(inject("sandboxDir"), "sandbox.json"), path.join(stateDir, "sandbox.json"));
+  await copyFile(path.join(workerSandbox().dir, "sandbox.json"), path.join(stateDir, "sandbox.json"));
   const committed = parse(await readFile(path.join(projectRoot, "Pulumi.sandbox.yaml"), "utf8")) as {
     config: Record<string, unknown>;
   };

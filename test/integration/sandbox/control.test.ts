@@ -40,7 +40,8 @@ import {
   ListBucketsCommand,
   PutObjectCommand,
 } from "@aws-sdk/client-s3";
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { workerSandbox } from "../../helpers/sandbox.ts";
 import { createAwsClients, type AwsClients } from "../../../src/aws/clients.ts";
 import { FAULT_KINDS, SandboxControl, type Fault } from "../../../src/sandbox/control.ts";
 import {
@@ -66,8 +67,8 @@ import {
   type NetworkOutputs,
 } from "./helpers.ts";
 
-const endpoint = inject("sandboxEndpoint");
-const sandboxDir = inject("sandboxDir");
+const endpoint = workerSandbox().endpoint;
+const sandboxDir = workerSandbox().dir;
 const control = new SandboxControl(endpoint);
 let aws: AwsClients;
 

@@ -22,7 +22,8 @@ import {
   type Task,
 } from "@aws-sdk/client-ecs";
 import { DescribeTargetHealthCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { workerSandbox } from "../../helpers/sandbox.ts";
 import { createAwsClients, type AwsClients } from "../../../src/aws/clients.ts";
 import { SandboxControl } from "../../../src/sandbox/control.ts";
 import {
@@ -47,7 +48,7 @@ import {
   type Observation,
 } from "./helpers.ts";
 
-const endpoint = inject("sandboxEndpoint");
+const endpoint = workerSandbox().endpoint;
 const control = new SandboxControl(endpoint);
 const R = 2_000; // rollout seconds of this file, in ms
 const TOL = 15; // ms: timestamps are truncated to milliseconds

@@ -14,7 +14,8 @@ import {
   RegisterTargetsCommand,
   type TargetHealthDescription,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { workerSandbox } from "../../helpers/sandbox.ts";
 import { createAwsClients, type AwsClients } from "../../../src/aws/clients.ts";
 import { SandboxControl } from "../../../src/sandbox/control.ts";
 import {
@@ -37,7 +38,7 @@ import {
   restoreSpeeds,
 } from "./helpers.ts";
 
-const endpoint = inject("sandboxEndpoint");
+const endpoint = workerSandbox().endpoint;
 const control = new SandboxControl(endpoint);
 const R = 2_000;
 let aws: AwsClients;

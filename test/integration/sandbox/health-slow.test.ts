@@ -5,12 +5,13 @@
  * `delaySeconds` field of the fault API).
  */
 import { DescribeTargetHealthCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { workerSandbox } from "../../helpers/sandbox.ts";
 import { createAwsClients, type AwsClients } from "../../../src/aws/clients.ts";
 import { type Fault, SandboxControl } from "../../../src/sandbox/control.ts";
 import { gantry, getHealth, provisionService, uid, type ServiceFixture } from "./helpers.ts";
 
-const endpoint = inject("sandboxEndpoint");
+const endpoint = workerSandbox().endpoint;
 const control = new SandboxControl(endpoint);
 let aws: AwsClients;
 

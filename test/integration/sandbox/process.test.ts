@@ -13,7 +13,8 @@ import { DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import { ListClustersCommand } from "@aws-sdk/client-ecs";
 import { DescribeDBInstancesCommand } from "@aws-sdk/client-rds";
 import { ListBucketsCommand } from "@aws-sdk/client-s3";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { workerSandbox } from "../../helpers/sandbox.ts";
 import { createAwsClients, type AwsClients } from "../../../src/aws/clients.ts";
 import { SandboxControl } from "../../../src/sandbox/control.ts";
 import {
@@ -27,7 +28,7 @@ import {
   type SpawnedSandbox,
 } from "./helpers.ts";
 
-const sharedEndpoint = inject("sandboxEndpoint");
+const sharedEndpoint = workerSandbox().endpoint;
 
 /** Listening TCP sockets of this port: local addresses as "a.b.c.d" (IPv4) or "v6:<hex>". */
 async function listeners(port: number): Promise<string[]> {

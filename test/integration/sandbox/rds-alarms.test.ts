@@ -18,7 +18,8 @@ import {
   ListTagsForResourceCommand,
   type DBSnapshot,
 } from "@aws-sdk/client-rds";
-import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import { workerSandbox } from "../../helpers/sandbox.ts";
 import { createAwsClients, type AwsClients } from "../../../src/aws/clients.ts";
 import { SandboxControl } from "../../../src/sandbox/control.ts";
 import {
@@ -33,7 +34,7 @@ import {
   type Observation,
 } from "./helpers.ts";
 
-const endpoint = inject("sandboxEndpoint");
+const endpoint = workerSandbox().endpoint;
 const control = new SandboxControl(endpoint);
 const R = 2_000;
 const TOL = 15;

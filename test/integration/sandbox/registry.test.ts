@@ -12,14 +12,15 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { workerSandbox } from "../../helpers/sandbox.ts";
 import { SandboxControl, type SandboxRegistryInfo } from "../../../src/sandbox/control.ts";
 import { sandboxStatus, startSandbox, stopSandbox } from "../../../src/sandbox/process.ts";
 import { toolsDir } from "../../../src/tools/paths.ts";
 import { runGantry } from "../../helpers/cli.ts";
 import { gantry, getHealth, provisionService, spawnSandbox, uid } from "./helpers.ts";
 
-const endpoint = inject("sandboxEndpoint");
+const endpoint = workerSandbox().endpoint;
 const control = new SandboxControl(endpoint);
 const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 const OCI_INDEX = "application/vnd.oci.image.index.v1+json";

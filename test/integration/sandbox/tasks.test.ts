@@ -9,7 +9,8 @@ import {
   CloudWatchLogsClient,
 } from "@aws-sdk/client-cloudwatch-logs";
 import { RegisterTaskDefinitionCommand, StopTaskCommand, type Task } from "@aws-sdk/client-ecs";
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { workerSandbox } from "../../helpers/sandbox.ts";
 import { createAwsClients, type AwsClients } from "../../../src/aws/clients.ts";
 import { SandboxControl } from "../../../src/sandbox/control.ts";
 import {
@@ -31,7 +32,7 @@ import {
   type TaskEnv,
 } from "./helpers.ts";
 
-const endpoint = inject("sandboxEndpoint");
+const endpoint = workerSandbox().endpoint;
 const control = new SandboxControl(endpoint);
 const TOL = 15;
 let aws: AwsClients;

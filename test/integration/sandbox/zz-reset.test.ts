@@ -11,7 +11,8 @@ import { CreateClusterCommand, ECSClient, ListClustersCommand } from "@aws-sdk/c
 import { DescribeLoadBalancersCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { DescribeDBInstancesCommand } from "@aws-sdk/client-rds";
 import { CreateBucketCommand, ListBucketsCommand } from "@aws-sdk/client-s3";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { workerSandbox } from "../../helpers/sandbox.ts";
 import { createAwsClients, type AwsClients } from "../../../src/aws/clients.ts";
 import { SandboxControl } from "../../../src/sandbox/control.ts";
 import {
@@ -26,7 +27,7 @@ import {
   type ServiceFixture,
 } from "./helpers.ts";
 
-const endpoint = inject("sandboxEndpoint");
+const endpoint = workerSandbox().endpoint;
 const control = new SandboxControl(endpoint);
 let aws: AwsClients;
 let eu: ECSClient;
