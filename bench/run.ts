@@ -9,10 +9,11 @@
  *     Automation API and the real engine (engine time, not gantry's own overhead);
  *   - whole deploys through the CLI: wall time and AWS API calls by API;
  *   - failure detection → rollback call, and gantry's own overhead per deploy (bench/pipeline.ts);
- *   - AWS calls per second of the gates with 1, 2, 5 and 10 services (bench/rate.ts).
+ *   - AWS calls per second of the gates with 1, 2, 5 and 10 services (bench/rate.ts);
+ *   - time before the first UpdateService when the stack has no change (bench/first.ts).
  *
  * Results: bench/results.md (for people) and bench/results/latest.json (the numbers). Parts can be
- * run alone — `node bench/run.ts calls pipeline rate` (of: load, stack, calls, pipeline, rate) —
+ * run alone — `node bench/run.ts calls pipeline rate` (of: load, stack, calls, pipeline, rate, first) —
  * and then print their figures and write bench/results/partial.json, leaving results.md as it is.
  * What follows the line `<!-- kept by bench/run.ts -->` in results.md is kept when it is rewritten.
  *
@@ -29,11 +30,12 @@ import { startSandbox, stopSandbox } from "../src/sandbox/process.ts";
 import { openEnvironment } from "../src/app/environment.ts";
 import { projectRoot, toolsDir } from "../src/tools/paths.ts";
 import { loadStats, measureLoad } from "./load.ts";
+import { benchFirstUpdate, type FirstUpdateResults } from "./first.ts";
 import { benchPipeline, type PipelineResults } from "./pipeline.ts";
 import { benchRate, type GatesCalls, ratesOf } from "./rate.ts";
 import { noiseLoop, type Stat, summarize } from "./stats.ts";
 
-const PARTS = ["load", "stack", "calls", "pipeline", "rate"] as const;
+const PARTS = ["load", "stack", "calls", "pipeline", "rate", "first"] as const;
 const asked = process.argv.slice(2);
 for (const part of asked) {
   if (!(PARTS as readonly string[]).includes(part)) {
@@ -172,6 +174,23 @@ const rateRows = SERVICE_COUNTS.flatMap((n) => {
   ];
 });
 
+// 7. time before the first UpdateService, no change to the stack (CLI deploys, default speeds).
+const FIRST_RUNS = 5;
+const first: FirstUpdateResults | undefined = want("first") ? await benchFirstUpdate(FIRST_RUNS) : undefined;
+const firstBudgetMs = first ? 1300 * (first.snapshotSeconds + first.taskSeconds) : NaN;
+if (first)
+  results.push(
+    summarize(
+      "spawn of gantry deploy → first UpdateService, stack unchanged",
+      first.runs.map((r) => r.toUpdateMs),
+    ),
+  );
+const firstSteps = ["preflight", "stack", "snapshot", "migrate"].map((name) => ({
+  name,
+  duration: median(first?.runs.map((r) => r.steps[name] ?? NaN) ?? []),
+  start: median(first?.runs.map((r) => r.startedAt[name] ?? NaN) ?? []),
+}));
+
 const noiseAfter = Array.from({ length: 5 }, noiseLoop);
 const noise = summarize("noise: fixed CPU loop", [...noiseBefore, ...noiseAfter]);
 const report = {
@@ -185,6 +204,7 @@ const report = {
   ),
   apiCallsPerDeployRuns: calls,
   gatesCallsByServices: rate,
+  firstUpdate: first,
 };
 await mkdir(path.join(projectRoot, "bench", "results"), { recursive: true });
 await writeFile(
@@ -246,6 +266,16 @@ const md = [
       `| ${String(r.services)} | ${r1(r.ecs)} (${r1(r.ecsMin)}–${r1(r.ecsMax)}) | ${r1(r.elb)} | ${r1(r.alarms)} | ${r1(r.all)} | ${r1(r.gatesMs / 1000)} | ${String(r.deployCalls)} |`,
   ),
   "",
+  ...(first
+    ? [
+        `Time before the first UpdateService, stack unchanged (median of ${String(first.runs.length)} CLI deploys; sandbox snapshot ${String(first.snapshotSeconds)} s, migration task ${String(first.taskSeconds)} s; bench/first.ts): **${r1((byName("spawn of gantry deploy") ?? { median: NaN }).median / 1000)} s**, target ≤ 1.3 × ${String(first.snapshotSeconds + first.taskSeconds)} s = ${r1(firstBudgetMs / 1000)} s. Steps (start after spawn → duration):`,
+        "",
+        "| step | starts at s | takes s |",
+        "| --- | ---: | ---: |",
+        ...firstSteps.map((s) => `| ${s.name} | ${r1(s.start / 1000)} | ${r1(s.duration / 1000)} |`),
+        "",
+      ]
+    : []),
 ].join("\n");
 if (whole) {
   const file = path.join(projectRoot, "bench", "results.md");

@@ -6,7 +6,7 @@
  * src/stacks/aws/settings.ts, so that the sandbox file stays short.
  */
 import { z } from "zod";
-import { type EnvironmentName, SANDBOX } from "./environments.ts";
+import { type EnvironmentName, isEnvironmentName, SANDBOX } from "./environments.ts";
 import { parseImageName } from "./image.ts";
 
 /** `T` with every property and array element readonly, all the way down (what deep freezing makes it). */
@@ -445,6 +445,18 @@ export const gantryConfigSchema = z.strictObject({
   alarms: z.array(z.string().min(1)).default([]),
   deployTimeoutSeconds: z.number().int().min(30).max(14_400).default(1800),
   approvalRequired: z.boolean().default(false),
+  /**
+   * Where this environment's releases come from: a deploy goes ahead only for digests that
+   * succeeded in `from` (and, with `requireServing`, that `from` serves now, healthy, for at least
+   * `minSoakMinutes`). `gantry promote --from <from> --to <this>` deploys what `from` serves.
+   */
+  promotion: z
+    .strictObject({
+      from: z.string().refine(isEnvironmentName, "an environment name (lowercase letters, digits, dashes)"),
+      requireServing: z.boolean().default(true),
+      minSoakMinutes: z.number().int().min(0).max(10_080).default(0),
+    })
+    .optional(),
   smoke: smokeConfigSchema.optional(),
   hooks: hooksConfigSchema.default({}),
 });

@@ -4,11 +4,16 @@
  * EnvironmentOutputs), destroy and cancel. The engine's output reaches callers line by line; its
  * failures are classified into typed errors.
  */
-import { LocalWorkspace, type PulumiFn, type Stack } from "@pulumi/pulumi/automation/index.js";
+import {
+  type EngineEvent,
+  LocalWorkspace,
+  type PulumiFn,
+  type Stack,
+} from "@pulumi/pulumi/automation/index.js";
 import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import { PulumiError } from "../errors.ts";
-import { environmentOutputsSchema, type EnvironmentOutputs } from "../stacks/outputs.ts";
+import { environmentOutputsSchema, type EnvironmentOutputs, isDatabaseResource } from "../stacks/outputs.ts";
 import { classify } from "./classify.ts";
 import type { PulumiCli } from "./cli.ts";
 import { resourceChangeOf } from "./diff.ts";
@@ -114,7 +119,21 @@ export class AutomationStack implements StackPort {
       options,
       async (engine) => {
         // `--plan` needs no PULUMI_EXPERIMENTAL (v3.259: the flag is only hidden without it).
-        const res = await this.stack.up({ ...engine, ...(planFile !== undefined ? { plan: planFile } : {}) });
+        const { onDatabaseStep } = options;
+        const res = await this.stack.up({
+          ...engine,
+          ...(planFile !== undefined ? { plan: planFile } : {}),
+          ...(onDatabaseStep
+            ? {
+                onEvent: (e: EngineEvent) => {
+                  const meta = e.resourcePreEvent?.metadata;
+                  if (meta && isDatabaseResource(meta.type, meta.new?.inputs ?? meta.old?.inputs)) {
+                    onDatabaseStep(meta.op);
+                  }
+                },
+              }
+            : {}),
+        });
         return {
           changeSummary: res.summary.resourceChanges ?? {},
           outputs: parseOutputs(
@@ -169,7 +188,10 @@ export class AutomationStack implements StackPort {
     try {
       // The SDK only listens for the abort event: a signal that already fired would go unheeded.
       signal?.throwIfAborted();
-      return await command({ ...(lines ? { onOutput: lines.write } : {}), ...(signal ? { signal } : {}) });
+      return await command({
+        ...(lines ? { onOutput: lines.write } : {}),
+        ...(signal ? { signal: heardWhenLate(signal) } : {}),
+      });
     } catch (err) {
       throw classify(err, {
         action,
@@ -200,4 +222,33 @@ export function parseOutputs(stackName: string, raw: Record<string, unknown>): E
     );
   }
   return parsed.data;
+}
+
+/**
+ * `signal`, except that an abort listener added after it fired runs at once. The SDK adds its
+ * listener (the one that sends the engine SIGINT) only when it spawns the engine, after awaits of
+ * its own (the inline program's server, the event log's): an interrupt that lands in between would
+ * otherwise go unheeded and the update would run to its end.
+ */
+export function heardWhenLate(signal: AbortSignal): AbortSignal {
+  return new Proxy(signal, {
+    get(target, key) {
+      if (key === "addEventListener") {
+        return (...args: Parameters<AbortSignal["addEventListener"]>): void => {
+          const [type, listener] = args;
+          if (type !== "abort" || !target.aborted) {
+            target.addEventListener(...args);
+            return;
+          }
+          const event = new Event("abort");
+          queueMicrotask(() => {
+            if (typeof listener === "function") listener.call(target, event);
+            else listener?.handleEvent(event);
+          });
+        };
+      }
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }

@@ -132,12 +132,14 @@ export async function ensurePulumiCli(options: EnsureCliOptions): Promise<Pulumi
     // 2. cache
     const cached = path.join(root, "bin", "pulumi");
     if (await exists(cached)) {
-      const v = await cliVersion(cached);
-      if (v.ok && v.version === version) {
+      // One `pulumi version` (PulumiCommand.get's), not two: it runs on every command.
+      const found = await accept(root, version, "cache").catch((err: unknown) => oneLine(err));
+      const v = typeof found === "string" ? found : (found.command.version?.version ?? "unknown");
+      if (typeof found !== "string" && v === version) {
         await writeShim(path.join(root, "bin"));
-        return accept(root, version, "cache");
+        return found;
       }
-      reasons.push(`cache: ${cached} is ${v.ok ? `v${v.version}` : v.why}; removed it`);
+      reasons.push(`cache: ${cached} is ${typeof found === "string" ? found : `v${v}`}; removed it`);
       await rm(root, { recursive: true, force: true });
     } else {
       reasons.push(`cache: nothing at ${cached}`);

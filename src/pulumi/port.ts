@@ -64,6 +64,12 @@ export interface UpOptions extends EngineRunOptions {
    * input the plan does not allow (`pulumi up --plan`).
    */
   readonly plan?: string;
+  /**
+   * Called when the engine decides what it does to the environment's database instance (its step
+   * op: `same`, `update`, `replace`, `create`, …), before it does it; not called when the program
+   * has no database resource.
+   */
+  readonly onDatabaseStep?: (op: string) => void;
 }
 
 /** Result of a preview. */

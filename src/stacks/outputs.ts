@@ -45,6 +45,18 @@ export const environmentOutputsSchema = z.object({
   deployRoleArn: nonEmpty,
 });
 
+/**
+ * Whether a resource of the programs is the environment's database instance: the AWS program's
+ * `aws:rds/instance:Instance`, the sandbox program's emulated `dbInstance`. The deploy starts its
+ * snapshot alongside the stack update when the engine leaves this resource as it is.
+ */
+export function isDatabaseResource(
+  type: string,
+  inputs: Readonly<Record<string, unknown>> | undefined,
+): boolean {
+  return type === "aws:rds/instance:Instance" || inputs?.kind === "dbInstance";
+}
+
 /** The typed outputs every environment stack exports. */
 export type EnvironmentOutputs = z.infer<typeof environmentOutputsSchema>;
 /** One service of {@link EnvironmentOutputs}. */

@@ -112,6 +112,11 @@ export interface DeployFacts {
   outputs?: EnvironmentOutputs;
   /** Set by preflight: each released service's image resolved; read by the migration, the release and the record. */
   images?: ReadonlyMap<string, ResolvedImage>;
+  /**
+   * Set by the stack step when it started the snapshot alongside the update (the engine left the
+   * database as it is): settles when CreateDBSnapshot was answered (rejects with its error).
+   */
+  snapshotStart?: Promise<void>;
   /** Taken by preflight, renewed and freed by the deploy; given back by a failed recovery. */
   lock?: HeldLock;
   /** Alarms already firing before the deploy (preflight), which the gates ignore. */

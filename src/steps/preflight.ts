@@ -147,35 +147,40 @@ async function resolveImages(ctx: DeployContext): Promise<Map<string, ResolvedIm
 
 async function checks(ctx: DeployContext): Promise<void> {
   const { request, config, ports, reporter } = ctx;
-  const images = await resolveImages(ctx);
+  // The images and the existing stack's outputs (a first deploy has none yet) are independent
+  // reads: asked together. A missing image is the failure reported even when both fail.
+  const [images, outputs] = await Promise.all([
+    resolveImages(ctx),
+    ctx.stack.outputs().catch(() => undefined),
+  ]);
   ctx.facts.images = images;
   await checkpoint(ctx, "preflight", { images: Object.fromEntries(images) });
-
-  // An existing stack tells which services to check; a first deploy has none yet.
-  const outputs = await ctx.stack.outputs().catch(() => undefined);
-  if (outputs) {
-    // Plans without a stack step (rollback) work from the existing stack's outputs.
-    ctx.facts.outputs ??= outputs;
-    for (const svc of outputs.services) {
-      const state = await ports.ecs.describeService(outputs.clusterName, svc.serviceName);
-      const busy = state?.deployments.find((d) => d.rolloutState === "IN_PROGRESS");
-      if (busy) {
-        throw new StepError(`service ${svc.serviceName} already has a deployment in progress (${busy.id})`, {
-          code: "DEPLOYMENT_IN_PROGRESS",
-          source: "user",
-          hint: `wait for it (gantry status --env ${request.env}) and deploy again`,
-        });
-      }
-    }
-    const alarms = await ports.alarms.states([...outputs.alarmNames, ...config.gantry.alarms]);
-    for (const a of alarms.alarms.filter((x) => x.state === "ALARM")) {
-      ctx.facts.baselineAlarms.add(a.name);
-      reporter.emit({
-        type: "warn",
-        message: `alarm ${a.name} is already in ALARM before the deploy: ${a.reason}`,
+  if (!outputs) return;
+  // Plans without a stack step (rollback) work from the existing stack's outputs.
+  ctx.facts.outputs ??= outputs;
+  const [states, alarms] = await Promise.all([
+    ports.ecs.describeServices(
+      outputs.clusterName,
+      outputs.services.map((svc) => svc.serviceName),
+    ),
+    ports.alarms.states([...outputs.alarmNames, ...config.gantry.alarms]),
+  ]);
+  for (const state of states) {
+    const busy = state?.deployments.find((d) => d.rolloutState === "IN_PROGRESS");
+    if (state && busy) {
+      throw new StepError(`service ${state.serviceName} already has a deployment in progress (${busy.id})`, {
+        code: "DEPLOYMENT_IN_PROGRESS",
+        source: "user",
+        hint: `wait for it (gantry status --env ${request.env}) and deploy again`,
       });
     }
-    for (const name of alarms.missing)
-      reporter.emit({ type: "warn", message: `alarm ${name} does not exist` });
   }
+  for (const a of alarms.alarms.filter((x) => x.state === "ALARM")) {
+    ctx.facts.baselineAlarms.add(a.name);
+    reporter.emit({
+      type: "warn",
+      message: `alarm ${a.name} is already in ALARM before the deploy: ${a.reason}`,
+    });
+  }
+  for (const name of alarms.missing) reporter.emit({ type: "warn", message: `alarm ${name} does not exist` });
 }

@@ -52,9 +52,23 @@ async function prune(ctx: DeployContext, instance: string, keep: string): Promis
   }
 }
 
+/** Journal the snapshot (recovery knows it) and ask RDS for it: CreateDBSnapshot, tagged. */
+export async function startSnapshot(ctx: DeployContext, instance: string): Promise<void> {
+  const { request, ports } = ctx;
+  const id = snapshotId(request.env, request.deploymentId);
+  await checkpoint(ctx, "snapshot", { snapshotId: id });
+  await ports.rds.createSnapshot(instance, id, {
+    [PRE_DEPLOY_TAG]: "true",
+    "gantry:env": request.env,
+    "gantry:tag": request.tag,
+    "gantry:deployment": request.deploymentId,
+  });
+}
+
 /**
  * The pre-deploy RDS snapshot: taken (or found, on a rerun), awaited until available under its
- * deadline, older ones pruned beyond the retention; its output is the restore point.
+ * deadline, older ones pruned beyond the retention; its output is the restore point. When the
+ * stack step already started it (the update left the database as it was), only the wait is left.
  */
 export const snapshotStep: Step<DeployContext, SnapshotTaken> = {
   name: "snapshot",
@@ -62,13 +76,7 @@ export const snapshotStep: Step<DeployContext, SnapshotTaken> = {
     const { request, ports, reporter, timing } = ctx;
     const instance = outputsOf(ctx).database.instanceId;
     const id = snapshotId(request.env, request.deploymentId);
-    await checkpoint(ctx, "snapshot", { snapshotId: id });
-    await ports.rds.createSnapshot(instance, id, {
-      [PRE_DEPLOY_TAG]: "true",
-      "gantry:env": request.env,
-      "gantry:tag": request.tag,
-      "gantry:deployment": request.deploymentId,
-    });
+    await (ctx.facts.snapshotStart ?? startSnapshot(ctx, instance));
     const out = await poll<SnapshotState>(
       async () => {
         const s = await ports.rds.describeSnapshot(id);

@@ -1052,7 +1052,8 @@ export class FakeStack implements StackPort {
   engineLines = ["Updating (sandbox):", "", "Resources:", "    12 unchanged"];
   /** When set, `up` fails with it. */
   upFailure: Error | undefined;
-
+  /** What `up` reports doing to the database (`onDatabaseStep`), halfway through; undefined: nothing. */
+  databaseOp: string | undefined;
   /** true: `up` runs until its signal aborts (then fails as the adapter does: STACK_UP_CANCELLED). */
   upHangs = false;
   /** The signal each `up` received. */
@@ -1073,10 +1074,13 @@ export class FakeStack implements StackPort {
   }
 
   async up(options: UpOptions = {}): Promise<UpResult> {
-    const { onOutput: _onOutput, signal, ...rest } = options;
+    const { onOutput: _onOutput, onDatabaseStep, signal, ...rest } = options;
     this.log.record("stack.up", [signal, rest]);
     this.upSignals.push(signal);
     this.print(options);
+    if (this.databaseOp !== undefined) onDatabaseStep?.(this.databaseOp);
+    // The engine goes on with the other resources after the database's step.
+    await Promise.resolve();
     if (this.upHangs) {
       await new Promise<void>((resolve) => {
         if (signal?.aborted) resolve();

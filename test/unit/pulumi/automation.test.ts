@@ -7,7 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { AutomationStack, parseOutputs } from "../../../src/pulumi/automation.ts";
+import { AutomationStack, heardWhenLate, parseOutputs } from "../../../src/pulumi/automation.ts";
 import type { PulumiCli } from "../../../src/pulumi/cli.ts";
 import { fakeEnvironment } from "../../fakes/ports.ts";
 import { CANCELLED_UP, failedCommand } from "./engine-failures.ts";
@@ -129,6 +129,38 @@ describe("AutomationStack", () => {
       code: "STACK_UP_CANCELLED",
     });
     expect(sdkStack.runs).toBe(0);
+  });
+});
+
+describe("heardWhenLate", () => {
+  it("GIVEN a signal that aborts WHEN a listener was added before THEN it hears the abort once", async () => {
+    const ac = new AbortController();
+    const heard: string[] = [];
+    heardWhenLate(ac.signal).addEventListener("abort", () => heard.push("early"));
+    ac.abort();
+    await Promise.resolve();
+    expect(heard).toEqual(["early"]);
+  });
+
+  it("GIVEN a signal that already aborted WHEN the SDK adds its listener late THEN the listener runs (the engine gets its SIGINT)", async () => {
+    const ac = new AbortController();
+    ac.abort();
+    const late = heardWhenLate(ac.signal);
+    const heard: string[] = [];
+    late.addEventListener("abort", (e) => heard.push(e.type));
+    late.addEventListener("abort", { handleEvent: (e) => heard.push(`object ${e.type}`) });
+    expect(heard).toEqual([]);
+    await Promise.resolve();
+    expect(heard).toEqual(["abort", "object abort"]);
+    expect(late.aborted).toBe(true);
+  });
+
+  it("GIVEN a signal that never aborts WHEN listened to THEN nothing runs", async () => {
+    const ac = new AbortController();
+    const heard: string[] = [];
+    heardWhenLate(ac.signal).addEventListener("abort", () => heard.push("x"));
+    await new Promise((r) => setTimeout(r, 5));
+    expect(heard).toEqual([]);
   });
 });
 

@@ -2,12 +2,12 @@
  * The bootstrap's failure paths with real processes: a missing Go toolchain, a failing Go build
  * and a missing Python each fail with one clear error and leave nothing half-installed.
  */
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ToolchainError } from "../../../src/errors.ts";
-import { ensurePulumiCli } from "../../../src/pulumi/cli.ts";
+import { cacheRoot, ensurePulumiCli, sdkVersion } from "../../../src/pulumi/cli.ts";
 import { ensureSandboxVenv } from "../../../src/sandbox/venv.ts";
 import { which } from "../../../src/tools/exec.ts";
 
@@ -36,6 +36,22 @@ describe("ensurePulumiCli failure paths", () => {
     );
     expect(e.hint).toMatch(/install Pulumi CLI v3\.\d+\.\d+ on PATH, or install Go/);
     expect(logs.every((l) => !l.includes("\n"))).toBe(true);
+    expect(await readdir(path.join(dir, "pulumi"))).toEqual([]);
+  });
+
+  it("GIVEN a cached CLI of another version WHEN bootstrapping THEN it is removed and the reason names what it is", async () => {
+    const bin = path.join(cacheRoot(dir, sdkVersion()), "bin");
+    await mkdir(bin, { recursive: true });
+    await writeFile(path.join(bin, "pulumi"), "#!/bin/sh\necho v3.1.0\n");
+    await chmod(path.join(bin, "pulumi"), 0o755);
+    const err = await ensurePulumiCli({
+      toolsDir: dir,
+      log: () => undefined,
+      allowInstall: false,
+      env: { PATH: path.join(dir, "empty-bin") },
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ToolchainError);
+    expect((err as Error).message).toMatch(/cache: .*bin\/pulumi is .*3\.1\.0.*; removed it; install: disabled/);
     expect(await readdir(path.join(dir, "pulumi"))).toEqual([]);
   });
 

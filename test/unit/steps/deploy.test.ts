@@ -404,9 +404,13 @@ describe("runDeploy", () => {
     const ctx = fakeDeployContext();
     releaseHangs(ctx);
     const controller = new AbortController();
-    void ctx.fake.log.next("ecs.describeServices").then(() => {
-      controller.abort(new Error("SIGINT"));
-    });
+    // The gates' first look (preflight's DescribeServices comes before the release).
+    void ctx.fake.log
+      .next("ecs.updateService")
+      .then(() => ctx.fake.log.next("ecs.describeServices"))
+      .then(() => {
+        controller.abort(new Error("SIGINT"));
+      });
 
     const res = await deploy(ctx, controller.signal);
 
@@ -455,9 +459,13 @@ describe("runDeploy", () => {
     const ctx = fakeDeployContext({ timing: { rolloutTimeoutMs: 100 } });
     ctx.ports.ecs.rolloutFor = () => ({ kind: "hold" });
     const controller = new AbortController();
-    void ctx.fake.log.next("ecs.describeServices").then(() => {
-      controller.abort(new Error("SIGINT"));
-    });
+    // The gates' first look (preflight's DescribeServices comes before the release).
+    void ctx.fake.log
+      .next("ecs.updateService")
+      .then(() => ctx.fake.log.next("ecs.describeServices"))
+      .then(() => {
+        controller.abort(new Error("SIGINT"));
+      });
 
     const res = await deploy(ctx, controller.signal);
 

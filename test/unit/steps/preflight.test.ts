@@ -47,7 +47,9 @@ describe("preflight", () => {
       ]),
     );
     expect(ctx.facts.outputs).toEqual(ctx.fake.outputs);
-    expect(ctx.fake.log.count("ecs.describeService")).toBe(2);
+    // Both services in one DescribeServices.
+    expect(ctx.fake.log.count("ecs.describeServices")).toBe(1);
+    expect(ctx.fake.log.count("ecs.describeService")).toBe(0);
     expect(ctx.reporter.messages("warn")).toEqual([]);
   });
 
@@ -81,14 +83,15 @@ describe("preflight", () => {
     );
   });
 
-  it("GIVEN the tag is not in the registry WHEN run THEN IMAGE_NOT_FOUND, only the registry was asked (once per image:tag), and the lock is released", async () => {
+  it("GIVEN the tag is not in the registry WHEN run THEN IMAGE_NOT_FOUND, only the registry and the stack's outputs were read (once per image:tag), and the lock is released", async () => {
     const ctx = fakeDeployContext({ pushTag: false });
 
     const err = await preflight.run(ctx, signal).catch((e: unknown) => e);
 
     expect(err).toMatchObject({ code: "IMAGE_NOT_FOUND", source: "user" });
     expect((err as Error).message).toBe("image not found: app:v2.0.0 (web, api)");
-    expect(ctx.fake.log.names()).toEqual(["images.resolve"]);
+    // The outputs are read alongside the images; nothing else was asked.
+    expect(ctx.fake.log.names()).toEqual(["images.resolve", "stack.outputs"]);
     expect(ctx.store.objects.has(LOCK_KEY)).toBe(false);
     expect(ctx.facts.lock).toBeUndefined();
   });
@@ -142,7 +145,11 @@ describe("preflight", () => {
     expect((err as Error).message).toBe(
       "2 images not found: web:v2.0.0 (web), ghcr.io/acme/api:v2.0.1 (api)",
     );
-    expect(ctx.fake.log.names()).toEqual(["images.resolve", "images.resolve"]);
+    expect(ctx.fake.log.names().filter((n) => n !== "stack.outputs")).toEqual([
+      "images.resolve",
+      "images.resolve",
+    ]);
+    expect(ctx.fake.log.count("stack.outputs")).toBe(1);
     expect(ctx.store.objects.has(LOCK_KEY)).toBe(false);
   });
 

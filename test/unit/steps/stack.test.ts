@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { PulumiError } from "../../../src/errors.ts";
+import { AwsError, PulumiError } from "../../../src/errors.ts";
+import { snapshotStep } from "../../../src/steps/snapshot.ts";
 import { stackStep } from "../../../src/steps/stack.ts";
 import { fakeDeployContext } from "../../fakes/context.ts";
 
@@ -71,5 +72,70 @@ describe("stack step", () => {
     await expect(running).rejects.toMatchObject({ code: "STACK_UP_CANCELLED" });
     expect(ctx.stack.upSignals).toEqual([controller.signal]);
     expect(ctx.facts.outputs).toBeUndefined();
+  });
+
+  describe("the snapshot alongside the update", () => {
+    const signal = new AbortController().signal;
+
+    it("GIVEN an existing stack whose update leaves the database as it is WHEN run THEN the snapshot is started during the update, and the snapshot step only waits for it", async () => {
+      const ctx = fakeDeployContext({ established: true });
+      ctx.stack.databaseOp = "same";
+
+      await stackStep.run(ctx, signal);
+
+      // The stack step does not wait for RDS: the snapshot step does.
+      await ctx.facts.snapshotStart;
+      expect(ctx.fake.log.names()).toEqual(["stack.up", "rds.createSnapshot"]);
+      expect(ctx.reporter.messages("info")).toContain(
+        "snapshot started alongside the stack update (database gantry-sandbox-db unchanged)",
+      );
+      const taken = await snapshotStep.run(ctx, signal);
+      expect(ctx.fake.log.count("rds.createSnapshot")).toBe(1);
+      expect(taken.snapshotId).toBe("gantry-sandbox-20261122t100000z-a1b2c3");
+      expect(
+        (await ctx.journal.read()).filter((e) => e.event === "checkpoint" && e.step === "snapshot"),
+      ).toHaveLength(1);
+    });
+
+    it.each(["update", "replace"])(
+      "GIVEN an update that does %s the database WHEN run THEN no snapshot is started before the update ends",
+      async (op) => {
+        const ctx = fakeDeployContext({ established: true });
+        ctx.stack.databaseOp = op;
+
+        await stackStep.run(ctx, signal);
+
+        expect(ctx.fake.log.count("rds.createSnapshot")).toBe(0);
+        expect(ctx.facts.snapshotStart).toBeUndefined();
+      },
+    );
+
+    it("GIVEN --skip-snapshot, or a first deploy (no stack yet) WHEN the database is left as it is THEN no snapshot is started", async () => {
+      const skipped = fakeDeployContext({ established: true, request: { skipSnapshot: true } });
+      skipped.stack.databaseOp = "same";
+      const first = fakeDeployContext({ environment: { stackDeployed: false } });
+      first.stack.databaseOp = "same";
+
+      await stackStep.run(skipped, signal);
+      await stackStep.run(first, signal);
+
+      expect(skipped.fake.log.count("rds.createSnapshot") + first.fake.log.count("rds.createSnapshot")).toBe(
+        0,
+      );
+    });
+
+    it("GIVEN the early CreateDBSnapshot fails WHEN the snapshot step runs THEN it fails with that error", async () => {
+      const ctx = fakeDeployContext({ established: true });
+      ctx.stack.databaseOp = "same";
+      const refused = new AwsError("snapshot quota exceeded", { code: "AWS_SnapshotQuotaExceeded" });
+      ctx.ports.rds.createSnapshot = () => Promise.reject(refused);
+
+      await stackStep.run(ctx, signal);
+
+      await expect(snapshotStep.run(ctx, signal)).rejects.toBe(refused);
+      expect(ctx.reporter.messages("warn")).toEqual([
+        "could not start the snapshot early: snapshot quota exceeded",
+      ]);
+    });
   });
 });
