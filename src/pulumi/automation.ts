@@ -243,7 +243,7 @@ export function heardWhenLate(signal: AbortSignal): AbortSignal {
           const event = new Event("abort");
           queueMicrotask(() => {
             if (typeof listener === "function") listener.call(target, event);
-            else listener?.handleEvent(event);
+            else listener.handleEvent(event);
           });
         };
       }

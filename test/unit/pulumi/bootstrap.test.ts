@@ -51,7 +51,9 @@ describe("ensurePulumiCli failure paths", () => {
       env: { PATH: path.join(dir, "empty-bin") },
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ToolchainError);
-    expect((err as Error).message).toMatch(/cache: .*bin\/pulumi is .*3\.1\.0.*; removed it; install: disabled/);
+    expect((err as Error).message).toMatch(
+      /cache: .*bin\/pulumi is .*3\.1\.0.*; removed it; install: disabled/,
+    );
     expect(await readdir(path.join(dir, "pulumi"))).toEqual([]);
   });
 
