@@ -5,6 +5,7 @@
  */
 import { callsSince } from "../aws/factory.ts";
 import { resolveDeploySecrets } from "../config/secrets.ts";
+import { accountOf } from "../config/schema.ts";
 import { describeError, environmentUrl, runEnd } from "../reporting/events.ts";
 import type { DeployRequest } from "../steps/context.ts";
 import { runDeploy } from "../steps/deploy.ts";
@@ -51,6 +52,7 @@ export async function runRelease(app: AppContext, run: ReleaseRun): Promise<Rele
       deploymentId: request.deploymentId,
       actor: request.actor,
       reason: run.reason,
+      account: accountOf(wired.config),
     });
     await reporter.flush?.();
     const result = await runDeploy(ctx, { signal, plan }).catch(async (err: unknown) => {

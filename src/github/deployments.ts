@@ -49,13 +49,17 @@ const short = (text: string): string =>
   text.length <= DESCRIPTION_MAX_CHARS ? text : `${text.slice(0, DESCRIPTION_MAX_CHARS - 1)}…`;
 
 /**
- * `production_environment`: `prod`/`production` are production; `transient_environment`: the
- * sandbox, which lives on one machine and goes away with it.
+ * `production_environment`: `prod`/`production` are production; `transient_environment`: an
+ * environment on the sandbox account (by default only the one named sandbox), which lives on one
+ * machine and goes away with it.
  */
-export function environmentKind(environment: string): { production: boolean; transient: boolean } {
+export function environmentKind(
+  environment: string,
+  account?: "aws" | "sandbox",
+): { production: boolean; transient: boolean } {
   return {
     production: /^prod(uction)?$/i.test(environment),
-    transient: environment === "sandbox",
+    transient: (account ?? (environment === "sandbox" ? "sandbox" : "aws")) === "sandbox",
   };
 }
 

@@ -16,6 +16,8 @@ export interface RunStart {
   readonly actor: string;
   /** Why this target (rollbacks). */
   readonly reason?: string | undefined;
+  /** The account the environment lives on (`gantry:account`): the sandbox's are transient. */
+  readonly account?: "aws" | "sandbox";
 }
 
 /** One version of the service, as the final record names it. */

@@ -225,7 +225,7 @@ export class GitHubHost implements Reporter {
           // The job's GitHub environment (GANTRY_GITHUB_ENVIRONMENT, e.g. `production`), else gantry's
           // env name; production/transient follow gantry's env, whatever the GitHub name.
           environment: context.environment ?? run.env,
-          kind: environmentKind(run.env),
+          kind: environmentKind(run.env, run.account),
           description: redact(`gantry ${run.kind} of ${run.tag} (${run.deploymentId})`),
           payload: { gantryDeploymentId: run.deploymentId, tag: run.tag, kind: run.kind },
         });

@@ -116,4 +116,9 @@ describe("GitHub deployments", () => {
       expect(environmentKind(env)).toEqual({ production, transient });
     });
   });
+
+  it("GIVEN an environment on the sandbox account (gantry:account) THEN transient, whatever its name; and the sandbox env on aws is not", () => {
+    expect(environmentKind("qa", "sandbox")).toEqual({ production: false, transient: true });
+    expect(environmentKind("sandbox", "aws")).toEqual({ production: false, transient: false });
+  });
 });
