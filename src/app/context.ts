@@ -5,6 +5,7 @@
 import type { AwsClientFactory } from "../aws/factory.ts";
 import { type EnvironmentName, environmentsIn, parseEnvironmentName } from "../config/environments.ts";
 import type { EnvironmentPaths, Runtime } from "../config/runtime.ts";
+import { UsageError } from "../errors.ts";
 import type { ActionsContext } from "../github/context.ts";
 import type { SecretMasker } from "../reporting/mask.ts";
 import type { Reporter } from "../reporting/reporter.ts";
@@ -32,4 +33,12 @@ export interface Outcome {
 /** `name` if the config folder has its Pulumi.<name>.yaml; a usage error listing the ones it has otherwise. */
 export function environmentNamed(app: Pick<AppContext, "paths">, name: string): EnvironmentName {
   return parseEnvironmentName(name, environmentsIn(app.paths.configDir));
+}
+
+/** The environment `to` is promoted from: one of this project's, not `to` itself. */
+export function sourceEnvironment(app: Pick<AppContext, "paths">, from: string, to: string): EnvironmentName {
+  const env = environmentNamed(app, from);
+  if (env === to)
+    throw new UsageError(`${to} cannot be promoted from itself`, "name the environment before it");
+  return env;
 }

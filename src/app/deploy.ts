@@ -7,10 +7,11 @@ import { EXIT } from "../errors.ts";
 import { checkPlanFile } from "../pulumi/plan.ts";
 import type { DeployContext } from "../steps/context.ts";
 import type { PlannedStep } from "../steps/plan.ts";
-import { type AppContext, type Outcome, environmentNamed } from "./context.ts";
+import { type AppContext, type Outcome, environmentNamed, sourceEnvironment } from "./context.ts";
 import type { ReleaseOutcome } from "./release.ts";
 import {
   deploySource,
+  emergencyOf,
   newDeploymentId,
   type ReleaseSelection,
   releaseTargets,
@@ -32,6 +33,8 @@ export interface DeployOptions extends ReleaseSelection {
   readonly skipSmoke: boolean;
   /** Apply exactly this Pulumi update plan, saved by `gantry preview --save-plan FILE`. */
   readonly plan?: string | undefined;
+  /** Skip the promotion check and the smoke gate (never the health gates or the rollback); needs `reason`. */
+  readonly emergency?: boolean | undefined;
 }
 
 /** A dry run's outcome: nothing was changed. */
@@ -55,6 +58,9 @@ export async function deploy(
     options,
   );
   const source = deploySource(app.actions, options);
+  const emergency = emergencyOf(options);
+  const policy = config.gantry.promotion;
+  const from = policy && !emergency ? sourceEnvironment(app, policy.from, env) : undefined;
   const planFile = options.plan === undefined ? undefined : await checkPlanFile(options.plan, env);
   const { wireEnvironment, deployContext } = await import("./environment.ts");
   const { planDeploy } = await import("../steps/plan.ts");
@@ -69,14 +75,19 @@ export async function deploy(
     skipMigrations: options.skipMigrations,
     skipSmoke: options.skipSmoke,
     ...(planFile !== undefined ? { planFile } : {}),
+    ...(emergency ? { emergency } : {}),
   });
   const plan = planDeploy({ config: wired.config, request });
+  const promotion =
+    policy && from !== undefined
+      ? { policy, source: await (await import("./promotion.ts")).promotionSource(app, from) }
+      : undefined;
   if (options.dryRun) {
     await dryRun(app, deployContext(wired, request, app), plan);
     return { exitCode: EXIT.ok, dryRun: true };
   }
   const { runRelease } = await import("./release.ts");
-  return runRelease(app, { kind: "deploy", wired, request, plan });
+  return runRelease(app, { kind: "deploy", wired, request, plan, ...(promotion ? { promotion } : {}) });
 }
 
 /** Report the plan, the stack diff, the task definition diff and the hooks; change nothing. */

@@ -7,7 +7,7 @@ import { callsSince } from "../aws/factory.ts";
 import { resolveDeploySecrets } from "../config/secrets.ts";
 import { accountOf } from "../config/schema.ts";
 import { describeError, environmentUrl, runEnd } from "../reporting/events.ts";
-import type { DeployRequest } from "../steps/context.ts";
+import type { DeployContext, DeployRequest } from "../steps/context.ts";
 import { runDeploy } from "../steps/deploy.ts";
 import type { PlannedStep } from "../steps/plan.ts";
 import type { DeploymentRecord } from "../steps/record.ts";
@@ -30,6 +30,8 @@ export interface ReleaseRun {
   readonly plan: PlannedStep[];
   /** Why this target (rollbacks). */
   readonly reason?: string | undefined;
+  /** The environment this release is promoted from and its rules (src/app/promotion.ts). */
+  readonly promotion?: DeployContext["promotion"];
 }
 
 /** Run a planned release of a wired environment to its verified end. */
@@ -39,7 +41,12 @@ export async function runRelease(app: AppContext, run: ReleaseRun): Promise<Rele
   // Secrets of the smoke gate and hooks: read once here, masked in all output from now on.
   const secrets = resolveDeploySecrets(wired.config, { skipSmoke: request.skipSmoke ?? false });
   for (const value of Object.values(secrets)) masker.add(value);
-  const ctx = { ...deployContext(wired, request, app), masker, secrets };
+  const ctx = {
+    ...deployContext(wired, request, app),
+    masker,
+    secrets,
+    ...(run.promotion ? { promotion: run.promotion } : {}),
+  };
   const callsBefore = app.aws.calls();
   return interruptible(reporter, async (signal) => {
     // GitHub (deployment statuses, job summary, outputs) and Slack hear of it where configured;

@@ -143,3 +143,19 @@ const TRIGGERS: Readonly<Record<string, string>> = {
   workflow_dispatch: "dispatch",
   repository_dispatch: "dispatch",
 };
+
+/** `--emergency --reason TEXT` as the request records it; `--emergency` alone is a usage error. */
+export function emergencyOf(options: {
+  readonly emergency?: boolean | undefined;
+  readonly reason?: string | undefined;
+}): { readonly reason: string } | undefined {
+  if (options.emergency !== true) return undefined;
+  const reason = options.reason?.trim();
+  if (!reason) {
+    throw new UsageError(
+      "--emergency needs --reason",
+      'say why, e.g. --reason "hotfix for the checkout outage"',
+    );
+  }
+  return { reason };
+}

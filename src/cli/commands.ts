@@ -61,6 +61,12 @@ export function commands(ctx: CliContext, done: Done) {
           describe: "pull request number to record (default: from the Actions event)",
         })
         .option("reason", { type: "string", describe: "why this deploy, recorded in the history" })
+        .option("emergency", {
+          type: "boolean",
+          default: false,
+          describe:
+            "skip the promotion check (gantry:promotion) and the smoke gate, never the health gates or the rollback; needs --reason, recorded",
+        })
         .example("$0 deploy --env prod --tag v1.2.3", "every service at v1.2.3")
         .example(
           "$0 deploy --env prod --tag v1.2.3 --image api=v1.2.4",
@@ -102,6 +108,7 @@ export function commands(ctx: CliContext, done: Done) {
         skipMigrations: boolean;
         skipSmoke: boolean;
         plan?: string;
+        emergency: boolean;
       },
     ) => {
       const { deploy } = await import("../app/deploy.ts");
@@ -120,6 +127,7 @@ export function commands(ctx: CliContext, done: Done) {
             skipMigrations: argv.skipMigrations,
             skipSmoke: argv.skipSmoke,
             plan: argv.plan,
+            emergency: argv.emergency,
           }),
         ),
       );
@@ -211,6 +219,64 @@ export function commands(ctx: CliContext, done: Done) {
             to: argv.to,
             dryRun: argv.dryRun,
             reason: argv.reason,
+          }),
+        ),
+      );
+    },
+  };
+
+  const promote = {
+    command: "promote",
+    describe:
+      "Release to an environment exactly the digests the one before it serves now, service by service",
+    builder: (y: Argv<GlobalArgs>) =>
+      y
+        .option("from", {
+          type: "string",
+          choices: ctx.environments,
+          demandOption: true,
+          describe: "environment whose running digests are released (e.g. staging)",
+        })
+        .option("to", {
+          type: "string",
+          choices: ctx.environments,
+          demandOption: true,
+          describe: "environment to release them to (e.g. prod)",
+        })
+        .option("reason", { type: "string", describe: "why, recorded in the history" })
+        .option("dry-run", {
+          type: "boolean",
+          default: false,
+          describe: "print what would be released and the plan; change nothing",
+        })
+        .option("skip-snapshot", { type: "boolean", default: false, describe: "no pre-deploy RDS snapshot" })
+        .option("skip-migrations", {
+          type: "boolean",
+          default: false,
+          describe: "do not run the migration task",
+        })
+        .example("$0 promote --from staging --to prod", "prod gets what staging serves, verified there")
+        .epilogue(EXIT_CODES),
+    handler: async (
+      argv: GlobalArgs & {
+        from: string;
+        to: string;
+        reason?: string;
+        dryRun: boolean;
+        skipSnapshot: boolean;
+        skipMigrations: boolean;
+      },
+    ) => {
+      const { promote } = await import("../app/promote.ts");
+      done(
+        released(
+          await promote(ctx.app(argv), {
+            from: argv.from,
+            to: argv.to,
+            reason: argv.reason,
+            dryRun: argv.dryRun,
+            skipSnapshot: argv.skipSnapshot,
+            skipMigrations: argv.skipMigrations,
           }),
         ),
       );
@@ -398,5 +464,5 @@ export function commands(ctx: CliContext, done: Done) {
     },
   };
 
-  return { deploy, preview, rollback, status, history, unlock, stack, sandbox, demo };
+  return { deploy, preview, promote, rollback, status, history, unlock, stack, sandbox, demo };
 }

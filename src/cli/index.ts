@@ -53,6 +53,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     })
     .command(c.deploy)
     .command(c.preview)
+    .command(c.promote)
     .command(c.rollback)
     .command(c.status)
     .command(c.history)

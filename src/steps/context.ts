@@ -12,6 +12,7 @@ import type {
   RdsPort,
   ResolvedImage,
 } from "../aws/ports.ts";
+import type { Verdict } from "../checks/gates.ts";
 import type { ResolvedSecrets } from "../config/secrets.ts";
 import type { EnvironmentConfig } from "../config/schema.ts";
 import { GantryError } from "../errors.ts";
@@ -81,6 +82,41 @@ export interface DeployRequest {
   readonly planFile?: string;
   /** `--skip-smoke`: the smoke gate does not run (recorded in the ledger). */
   readonly skipSmoke?: boolean;
+  /**
+   * `--emergency --reason`: the promotion check and the smoke gate are skipped, never the health
+   * gates or the rollback (recorded in the ledger and the GitHub deployment).
+   */
+  readonly emergency?: { readonly reason: string };
+  /** `gantry promote`: the environment and deployment whose digests this release takes. */
+  readonly promotedFrom?: { readonly env: string; readonly deploymentId: string };
+}
+
+/** What one service of a promotion's source environment runs now (src/steps/promotion.ts). */
+export interface SourceServing {
+  /** The version it runs (APP_VERSION, else the image tag). */
+  readonly tag: string;
+  /** The digest it runs (undefined: its image is not a digest reference). */
+  readonly digest: string | undefined;
+  /** One deployment, COMPLETED (not mid-rollout, not failed). */
+  readonly settled: boolean;
+  /** Its health URL's answer judged with the version it runs. */
+  readonly health: Verdict;
+}
+
+/** The environment releases are promoted from, as a deploy reads it. */
+export interface PromotionSource {
+  readonly env: string;
+  /** Its deploy history, newest first. */
+  history(): Promise<readonly DeploymentRecord[]>;
+  /** What each of `services` runs now (absent: no such service there). */
+  serving(services: readonly string[]): Promise<ReadonlyMap<string, SourceServing>>;
+}
+
+/** The promotion policy of an environment (`gantry:promotion`). */
+export interface PromotionPolicy {
+  readonly from: string;
+  readonly requireServing: boolean;
+  readonly minSoakMinutes: number;
 }
 
 /** What one service looked like before the release and what the release made of it. */
@@ -162,6 +198,11 @@ export interface DeployContext {
   readonly masker?: SecretMasker;
   /** The `fromEnv` values of the smoke gate and the hooks (src/config/secrets.ts). */
   readonly secrets?: ResolvedSecrets;
+  /**
+   * The environment releases are promoted from and the rules they are checked with
+   * (`gantry:promotion`, or `gantry promote`'s), wired by the application layer.
+   */
+  readonly promotion?: { readonly policy: PromotionPolicy; readonly source: PromotionSource };
 }
 
 /** A step failed on purpose (a gate, a migration, a lock): code, hint, and the detail for the journal. */

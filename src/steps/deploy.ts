@@ -205,7 +205,9 @@ export async function runDeploy(
         durationMs: s.durationMs,
         detail: detailOf(s),
       })),
-      skipSmoke: request.skipSmoke,
+      skipSmoke: request.skipSmoke === true || request.emergency !== undefined,
+      ...(request.emergency ? { emergency: request.emergency } : {}),
+      ...(request.promotedFrom ? { promotedFrom: request.promotedFrom } : {}),
       smoke: ctx.facts.smoke,
       hooks: ctx.facts.hooks,
     });

@@ -9,6 +9,7 @@ import { PROJECT_NAME } from "../config/schema.ts";
 import type { Step } from "../orchestrator/runner.ts";
 import { checkpoint, type DeployContext, StepError, targetsOf } from "./context.ts";
 import { takeOverFrom } from "./recover.ts";
+import { checkPromotion } from "./promotion.ts";
 
 /** Refusal because another deploy holds the lock (exit code 5). */
 export class LockHeldError extends StepError {}
@@ -154,6 +155,13 @@ async function checks(ctx: DeployContext): Promise<void> {
     ctx.stack.outputs().catch(() => undefined),
   ]);
   ctx.facts.images = images;
+  await checkPromotion(
+    ctx,
+    targetsOf(request, config).flatMap((t) => {
+      const image = images.get(t.name);
+      return image ? [{ name: t.name, tag: t.tag, digest: image.digest }] : [];
+    }),
+  );
   await checkpoint(ctx, "preflight", { images: Object.fromEntries(images) });
   if (!outputs) return;
   // Plans without a stack step (rollback) work from the existing stack's outputs.

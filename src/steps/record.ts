@@ -116,6 +116,10 @@ export interface DeploymentRecord extends RecordedSource {
   readonly smoke?: SmokeRecord;
   /** The hooks that ran, in order. */
   readonly hooks?: readonly CommandRecord[];
+  /** `--emergency --reason`: the promotion check and the smoke gate were skipped. */
+  readonly emergency?: { readonly reason: string };
+  /** `gantry promote`: the environment and deployment whose digests this release took. */
+  readonly promotedFrom?: { readonly env: string; readonly deploymentId: string };
 }
 
 /** What {@link deploymentRecord} builds a record from. */
@@ -143,6 +147,8 @@ export interface DeploymentRecordInput {
   readonly skipSmoke?: boolean;
   readonly smoke?: SmokeRecord;
   readonly hooks?: readonly CommandRecord[];
+  readonly emergency?: DeploymentRecord["emergency"];
+  readonly promotedFrom?: DeploymentRecord["promotedFrom"];
 }
 
 /** The version a release replaced, as the record keeps it (null: no release). */
@@ -226,5 +232,7 @@ export function deploymentRecord(input: DeploymentRecordInput): DeploymentRecord
     })),
     ...(input.skipSmoke === true ? { smoke: { skipped: true, checks: [] } } : smoke ? { smoke } : {}),
     ...(hooks?.length ? { hooks } : {}),
+    ...(input.emergency ? { emergency: input.emergency } : {}),
+    ...(input.promotedFrom ? { promotedFrom: input.promotedFrom } : {}),
   };
 }

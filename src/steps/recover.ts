@@ -183,6 +183,8 @@ export async function recoverAbandoned(
       ),
     ),
     ...(request?.source ? { source: request.source } : {}),
+    ...(request?.emergency ? { emergency: request.emergency } : {}),
+    ...(request?.promotedFrom ? { promotedFrom: request.promotedFrom } : {}),
     steps: [
       ...steps,
       ...[...open].map((name) => ({

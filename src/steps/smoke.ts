@@ -15,7 +15,12 @@ import { type DeployContext, StepError } from "./context.ts";
 
 /** The smoke config when the gate runs in this deploy (configured and not skipped). */
 export function smokeWanted(ctx: Pick<DeployContext, "config" | "request">): SmokeConfig | undefined {
-  return ctx.request.skipSmoke === true ? undefined : ctx.config.gantry.smoke;
+  return smokeSkipped(ctx) ? undefined : ctx.config.gantry.smoke;
+}
+
+/** Whether the smoke gate is skipped: `--skip-smoke`, or an emergency deploy. */
+function smokeSkipped(ctx: Pick<DeployContext, "request">): boolean {
+  return ctx.request.skipSmoke === true || ctx.request.emergency !== undefined;
 }
 
 /** A check's name: as configured, else `METHOD path-or-url`. */
@@ -27,6 +32,7 @@ export function checkName(check: HttpCheckConfig): string {
 export function smokeSummary(ctx: Pick<DeployContext, "config" | "request">): string | undefined {
   const smoke = ctx.config.gantry.smoke;
   if (!smoke) return undefined;
+  if (ctx.request.emergency) return "smoke skipped (--emergency)";
   if (ctx.request.skipSmoke === true) return "smoke skipped (--skip-smoke)";
   const parts: string[] = [];
   if (smoke.checks.length) {

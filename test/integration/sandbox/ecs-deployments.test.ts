@@ -37,6 +37,7 @@ import {
   provisionTaskEnv,
   record,
   release,
+  registerTag,
   restoreSpeeds,
   runTask,
   serviceTasks,
@@ -632,8 +633,10 @@ describe.concurrent("R16 deployments (run concurrently)", () => {
         desiredCount: 2,
       });
       const P = (await describeService(aws, fx)).deployments![0]!;
+      // D2's revision is registered first: between the two deployments, one UpdateService only.
+      const d2Revision = await registerTag(aws, fx, fx.tags[2]!);
       const d1 = await release(aws, fx, fx.tags[1]!);
-      const d2 = await release(aws, fx, fx.tags[2]!);
+      const d2 = await release(aws, fx, fx.tags[2]!, d2Revision);
       const c2 = d2.c;
       expect(c2 - d1.c, "D2 must start before D1's first task runs").toBeLessThan(0.2 * R - 50);
       const svc = await describeService(aws, fx);

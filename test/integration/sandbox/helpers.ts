@@ -396,9 +396,14 @@ export interface Release {
 }
 
 /** Release `tag` (its published digest URI): new revision + UpdateService. */
-export async function release(aws: AwsClients, fixture: ServiceFixture, tag: string): Promise<Release> {
-  const image = fixture.images[tag]?.imageUri ?? `${fixture.repositoryUrl}:${tag}`;
-  const taskDefinitionArn = await registerRevision(aws, fixture, image);
+export async function release(
+  aws: AwsClients,
+  fixture: ServiceFixture,
+  tag: string,
+  /** A revision of `tag` registered beforehand ({@link registerTag}): only UpdateService is timed. */
+  registered?: string,
+): Promise<Release> {
+  const taskDefinitionArn = registered ?? (await registerTag(aws, fixture, tag));
   const t0 = Date.now();
   const res = await aws.ecs.send(
     new UpdateServiceCommand({
@@ -412,6 +417,11 @@ export async function release(aws: AwsClients, fixture: ServiceFixture, tag: str
   if (!deployment?.createdAt)
     throw new Error(`UpdateService did not start a deployment of ${taskDefinitionArn}`);
   return { taskDefinitionArn, t0, t1, deployment, c: deployment.createdAt.getTime() };
+}
+
+/** Register a revision of the fixture's task definition with the image of `tag`. */
+export async function registerTag(aws: AwsClients, fixture: ServiceFixture, tag: string): Promise<string> {
+  return registerRevision(aws, fixture, fixture.images[tag]?.imageUri ?? `${fixture.repositoryUrl}:${tag}`);
 }
 
 export async function describeService(aws: AwsClients, fixture: ServiceFixture): Promise<Service> {

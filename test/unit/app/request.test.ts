@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { deploySource, releaseTargets } from "../../../src/app/request.ts";
+import { deploySource, emergencyOf, releaseTargets } from "../../../src/app/request.ts";
 import { UsageError } from "../../../src/errors.ts";
 import type { ActionsContext } from "../../../src/github/context.ts";
 
@@ -109,4 +109,21 @@ describe("deploySource", () => {
   ])("GIVEN %j WHEN built THEN a usage error", (flags, message) => {
     expect(() => deploySource(undefined, flags)).toThrow(message);
   });
+});
+
+describe("emergencyOf", () => {
+  it("GIVEN no --emergency THEN no emergency, whatever the reason", () => {
+    expect(emergencyOf({ reason: "x" })).toBeUndefined();
+    expect(emergencyOf({ emergency: false })).toBeUndefined();
+  });
+  it("GIVEN --emergency --reason THEN the trimmed reason is what the request records", () => {
+    expect(emergencyOf({ emergency: true, reason: "  checkout down " })).toEqual({ reason: "checkout down" });
+  });
+  it.each([undefined, "", "   "])(
+    "GIVEN --emergency with reason %j THEN a usage error asking for one",
+    (reason) => {
+      expect(() => emergencyOf({ emergency: true, reason })).toThrow(UsageError);
+      expect(() => emergencyOf({ emergency: true, reason })).toThrow("--emergency needs --reason");
+    },
+  );
 });
