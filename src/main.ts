@@ -41,6 +41,19 @@ const withRemoteHosts = (local: Reporter): Reporter => {
   const remote = remoteHosts({ log: local, redact, annotate: (line) => process.stderr.write(redact(line)) });
   return remote.length ? fanOut([local, ...remote]) : local;
 };
+// Approvals typed at a terminal (src/app/approval.ts): only when a person can answer.
+const ask =
+  process.stdin.isTTY && process.stderr.isTTY && !hosts.inActions
+    ? async (question: string): Promise<string> => {
+        const { createInterface } = await import("node:readline/promises");
+        const rl = createInterface({ input: process.stdin, output: process.stderr });
+        try {
+          return await rl.question(question);
+        } finally {
+          rl.close();
+        }
+      }
+    : undefined;
 const paths = runtimePaths();
 const aws = new AwsClientFactory();
 let app: AppContext | undefined;
@@ -54,6 +67,7 @@ const code = await runCli(process.argv.slice(2), {
       masker,
       aws,
       actions: hosts.actions,
+      ...(ask ? { ask } : {}),
       reporter: withRemoteHosts(
         maskingReporter(
           json

@@ -23,6 +23,8 @@ export interface AppContext {
   readonly reporter: Reporter;
   /** The GitHub Actions run this process is a step of (src/config/hosts.ts); undefined elsewhere. */
   readonly actions: ActionsContext | undefined;
+  /** Ask the person at the terminal (stdin and stderr are terminals); undefined when nobody can answer. */
+  readonly ask?: (question: string) => Promise<string>;
 }
 
 /** What every use case returns: its typed result and the process exit code it stands for. */

@@ -35,6 +35,8 @@ export interface DeployOptions extends ReleaseSelection {
   readonly plan?: string | undefined;
   /** Skip the promotion check and the smoke gate (never the health gates or the rollback); needs `reason`. */
   readonly emergency?: boolean | undefined;
+  /** `--approved-by NAME`: who approved, where nobody can be asked (src/app/approval.ts). */
+  readonly approvedBy?: string | undefined;
 }
 
 /** A dry run's outcome: nothing was changed. */
@@ -62,6 +64,17 @@ export async function deploy(
   const policy = config.gantry.promotion;
   const from = policy && !emergency ? sourceEnvironment(app, policy.from, env) : undefined;
   const planFile = options.plan === undefined ? undefined : await checkPlanFile(options.plan, env);
+  // Before anything is opened or changed; a dry run changes nothing and needs none.
+  const approval = options.dryRun
+    ? undefined
+    : await (
+        await import("./approval.ts")
+      ).approve(app, {
+        env,
+        config,
+        what: `deploy ${tag} to ${env}`,
+        approvedBy: options.approvedBy,
+      });
   const { wireEnvironment, deployContext } = await import("./environment.ts");
   const { planDeploy } = await import("../steps/plan.ts");
   const wired = await wireEnvironment(app, env);
@@ -76,6 +89,7 @@ export async function deploy(
     skipSmoke: options.skipSmoke,
     ...(planFile !== undefined ? { planFile } : {}),
     ...(emergency ? { emergency } : {}),
+    ...(approval ? { approval } : {}),
   });
   const plan = planDeploy({ config: wired.config, request });
   const promotion =

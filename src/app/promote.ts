@@ -21,6 +21,8 @@ export interface PromoteOptions {
   readonly dryRun: boolean;
   readonly skipSnapshot: boolean;
   readonly skipMigrations: boolean;
+  /** `--approved-by NAME` (src/app/approval.ts). */
+  readonly approvedBy?: string | undefined;
 }
 
 /** Promote what `options.from` serves to `options.to`; the outcome carries the DESIGN.md exit code. */
@@ -62,10 +64,22 @@ export async function promote(
     type: "info",
     message: `promoting from ${from}: ${targets.map((t) => `${t.name} ${t.tag} (${t.expectedDigest.slice(0, 19)})`).join(", ")}`,
   });
+  const tag = tags.length === 1 ? (tags[0] ?? "") : tags.join("+");
+  const approval = options.dryRun
+    ? undefined
+    : await (
+        await import("./approval.ts")
+      ).approve(app, {
+        env: to,
+        config,
+        what: `promotion of ${tag} from ${from} to ${to}`,
+        approvedBy: options.approvedBy,
+      });
   const wired = await wireEnvironment(app, to);
   const request = requestFor(app.runtime, {
     env: to,
-    tag: tags.length === 1 ? (tags[0] ?? "") : tags.join("+"),
+    tag,
+    ...(approval ? { approval } : {}),
     targets,
     source: deploySource(app.actions, { reason: options.reason ?? `promoted from ${from}` }),
     deploymentId: newDeploymentId(),

@@ -60,6 +60,7 @@ export async function runRelease(app: AppContext, run: ReleaseRun): Promise<Rele
       actor: request.actor,
       reason: run.reason,
       account: accountOf(wired.config),
+      emergency: request.emergency?.reason,
     });
     await reporter.flush?.();
     const result = await runDeploy(ctx, { signal, plan }).catch(async (err: unknown) => {

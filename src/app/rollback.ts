@@ -22,6 +22,8 @@ export interface RollbackOptions {
   readonly dryRun: boolean;
   /** `--reason TEXT`, recorded (default: why this target). */
   readonly reason?: string | undefined;
+  /** `--approved-by NAME` (src/app/approval.ts). */
+  readonly approvedBy?: string | undefined;
 }
 
 /** The version a rollback puts back, and why that one. */
@@ -99,10 +101,21 @@ export async function rollback(
   const targets = target.services
     ? target.services.filter((t) => names.has(t.name))
     : [...names].map((name) => ({ name, tag, expectedDigest: target.expectedDigest }));
+  const approval = options.dryRun
+    ? undefined
+    : await (
+        await import("./approval.ts")
+      ).approve(app, {
+        env,
+        config: wired.config,
+        what: `rollback of ${env} to ${target.tag}`,
+        approvedBy: options.approvedBy,
+      });
   const request = requestFor(app.runtime, {
     env,
     tag,
     targets,
+    ...(approval ? { approval } : {}),
     source: deploySource(app.actions, { reason: options.reason ?? target.why }),
     deploymentId: newDeploymentId(),
     skipSnapshot: true,

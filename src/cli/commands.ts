@@ -61,6 +61,10 @@ export function commands(ctx: CliContext, done: Done) {
           describe: "pull request number to record (default: from the Actions event)",
         })
         .option("reason", { type: "string", describe: "why this deploy, recorded in the history" })
+        .option("approved-by", {
+          type: "string",
+          describe: "who approved it, where nobody can be asked (gantry:approvalRequired); recorded",
+        })
         .option("emergency", {
           type: "boolean",
           default: false,
@@ -109,6 +113,7 @@ export function commands(ctx: CliContext, done: Done) {
         skipSmoke: boolean;
         plan?: string;
         emergency: boolean;
+        approvedBy?: string;
       },
     ) => {
       const { deploy } = await import("../app/deploy.ts");
@@ -128,6 +133,7 @@ export function commands(ctx: CliContext, done: Done) {
             skipSmoke: argv.skipSmoke,
             plan: argv.plan,
             emergency: argv.emergency,
+            approvedBy: argv.approvedBy,
           }),
         ),
       );
@@ -209,8 +215,14 @@ export function commands(ctx: CliContext, done: Done) {
           describe: "print the target and the plan; change nothing",
         })
         .option("reason", { type: "string", describe: "why this rollback, recorded in the history" })
+        .option("approved-by", {
+          type: "string",
+          describe: "who approved it, where nobody can be asked (gantry:approvalRequired); recorded",
+        })
         .epilogue(EXIT_CODES),
-    handler: async (argv: GlobalArgs & { env: string; to?: string; dryRun: boolean; reason?: string }) => {
+    handler: async (
+      argv: GlobalArgs & { env: string; to?: string; dryRun: boolean; reason?: string; approvedBy?: string },
+    ) => {
       const { rollback } = await import("../app/rollback.ts");
       done(
         released(
@@ -219,6 +231,7 @@ export function commands(ctx: CliContext, done: Done) {
             to: argv.to,
             dryRun: argv.dryRun,
             reason: argv.reason,
+            approvedBy: argv.approvedBy,
           }),
         ),
       );
@@ -255,6 +268,10 @@ export function commands(ctx: CliContext, done: Done) {
           default: false,
           describe: "do not run the migration task",
         })
+        .option("approved-by", {
+          type: "string",
+          describe: "who approved it, where nobody can be asked (gantry:approvalRequired); recorded",
+        })
         .example("$0 promote --from staging --to prod", "prod gets what staging serves, verified there")
         .epilogue(EXIT_CODES),
     handler: async (
@@ -265,6 +282,7 @@ export function commands(ctx: CliContext, done: Done) {
         dryRun: boolean;
         skipSnapshot: boolean;
         skipMigrations: boolean;
+        approvedBy?: string;
       },
     ) => {
       const { promote } = await import("../app/promote.ts");
@@ -277,6 +295,7 @@ export function commands(ctx: CliContext, done: Done) {
             dryRun: argv.dryRun,
             skipSnapshot: argv.skipSnapshot,
             skipMigrations: argv.skipMigrations,
+            approvedBy: argv.approvedBy,
           }),
         ),
       );

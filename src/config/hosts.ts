@@ -66,6 +66,7 @@ export function actionsContext(env: NodeJS.ProcessEnv = process.env): ActionsCon
     apiUrl,
     serverUrl,
     runUrl,
+    ...(runId && /^\d+$/.test(runId) ? { runId: Number(runId) } : {}),
     token: nonEmpty(env.GITHUB_TOKEN),
     sha: nonEmpty(env.GITHUB_SHA),
     ref,

@@ -14,6 +14,8 @@ export interface ActionsContext {
   readonly serverUrl: string;
   /** Link to this workflow run (and attempt), when GITHUB_RUN_ID is set. */
   readonly runUrl: string | undefined;
+  /** GITHUB_RUN_ID: the run whose review history says who approved its jobs. */
+  readonly runId?: number;
   /** GITHUB_TOKEN, when the workflow passes it (`env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}`). */
   readonly token: string | undefined;
   readonly sha: string | undefined;

@@ -18,6 +18,8 @@ export interface RunStart {
   readonly reason?: string | undefined;
   /** The account the environment lives on (`gantry:account`): the sandbox's are transient. */
   readonly account?: "aws" | "sandbox";
+  /** `--emergency --reason`: why the promotion check and the smoke gate were skipped. */
+  readonly emergency?: string | undefined;
 }
 
 /** One version of the service, as the final record names it. */

@@ -226,7 +226,9 @@ export class GitHubHost implements Reporter {
           // env name; production/transient follow gantry's env, whatever the GitHub name.
           environment: context.environment ?? run.env,
           kind: environmentKind(run.env, run.account),
-          description: redact(`gantry ${run.kind} of ${run.tag} (${run.deploymentId})`),
+          description: redact(
+            `gantry ${run.kind} of ${run.tag} (${run.deploymentId})${run.emergency ? ` EMERGENCY: ${run.emergency}` : ""}`,
+          ),
           payload: { gantryDeploymentId: run.deploymentId, tag: run.tag, kind: run.kind },
         });
         followed.deploymentId = created.id;

@@ -89,6 +89,8 @@ export interface DeployRequest {
   readonly emergency?: { readonly reason: string };
   /** `gantry promote`: the environment and deployment whose digests this release takes. */
   readonly promotedFrom?: { readonly env: string; readonly deploymentId: string };
+  /** Who approved it and how (`gantry:approvalRequired`, or `--approved-by`; src/app/approval.ts). */
+  readonly approval?: { readonly by: string; readonly how: string; readonly detail?: string };
 }
 
 /** What one service of a promotion's source environment runs now (src/steps/promotion.ts). */

@@ -208,6 +208,7 @@ export async function runDeploy(
       skipSmoke: request.skipSmoke === true || request.emergency !== undefined,
       ...(request.emergency ? { emergency: request.emergency } : {}),
       ...(request.promotedFrom ? { promotedFrom: request.promotedFrom } : {}),
+      ...(request.approval ? { approval: request.approval } : {}),
       smoke: ctx.facts.smoke,
       hooks: ctx.facts.hooks,
     });

@@ -120,6 +120,8 @@ export interface DeploymentRecord extends RecordedSource {
   readonly emergency?: { readonly reason: string };
   /** `gantry promote`: the environment and deployment whose digests this release took. */
   readonly promotedFrom?: { readonly env: string; readonly deploymentId: string };
+  /** Who approved it and how (terminal, github-environment, approved-by). */
+  readonly approval?: { readonly by: string; readonly how: string; readonly detail?: string };
 }
 
 /** What {@link deploymentRecord} builds a record from. */
@@ -149,6 +151,7 @@ export interface DeploymentRecordInput {
   readonly hooks?: readonly CommandRecord[];
   readonly emergency?: DeploymentRecord["emergency"];
   readonly promotedFrom?: DeploymentRecord["promotedFrom"];
+  readonly approval?: DeploymentRecord["approval"];
 }
 
 /** The version a release replaced, as the record keeps it (null: no release). */
@@ -234,5 +237,6 @@ export function deploymentRecord(input: DeploymentRecordInput): DeploymentRecord
     ...(hooks?.length ? { hooks } : {}),
     ...(input.emergency ? { emergency: input.emergency } : {}),
     ...(input.promotedFrom ? { promotedFrom: input.promotedFrom } : {}),
+    ...(input.approval ? { approval: input.approval } : {}),
   };
 }

@@ -185,6 +185,7 @@ export async function recoverAbandoned(
     ...(request?.source ? { source: request.source } : {}),
     ...(request?.emergency ? { emergency: request.emergency } : {}),
     ...(request?.promotedFrom ? { promotedFrom: request.promotedFrom } : {}),
+    ...(request?.approval ? { approval: request.approval } : {}),
     steps: [
       ...steps,
       ...[...open].map((name) => ({

@@ -42,3 +42,34 @@ export function runGantry(env: NodeJS.ProcessEnv, ...args: string[]): Promise<Cl
     });
   });
 }
+
+/**
+ * `gantry <args>` on a pseudo-terminal (util-linux `script`), `input` typed into it: the CLI sees
+ * terminals on stdin and stderr, as when a person runs it. stdout and stderr come back merged as
+ * the terminal showed them (`stdout`; `stderr` is script's own).
+ */
+export function runGantryInTerminal(
+  env: NodeJS.ProcessEnv,
+  input: string,
+  ...args: string[]
+): Promise<CliRun> {
+  const started = Date.now();
+  const quote = (s: string): string => `'${s.replaceAll("'", "'\\''")}'`;
+  const command = [process.execPath, path.join(projectRoot, "bin", "gantry.js"), ...args]
+    .map(quote)
+    .join(" ");
+  return new Promise((resolve) => {
+    const child = spawn("script", ["-qec", command, "/dev/null"], {
+      env: cliEnvironment({ ...env, COLUMNS: "100", LINES: "40" }),
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.stdin.end(input);
+    child.on("close", (code) => {
+      resolve({ code, stdout: stdout.replaceAll("\r\n", "\n"), stderr, ms: Date.now() - started });
+    });
+  });
+}

@@ -9,7 +9,8 @@
  * them, which hides typos such as `auto_merged`).
  *
  * Behind the validator it keeps an in-memory model of issue comments (list with pagination and
- * Link headers, create, update, delete), deployments and deployment statuses. Comments are
+ * Link headers, create, update, delete), deployments and deployment statuses, environments with
+ * their protection rules, and workflow runs' review history (both seeded by tests). Comments are
  * authored by the identity the request's token belongs to; tests seed comments by other users.
  */
 import { readFile } from "node:fs/promises";
@@ -65,6 +66,23 @@ export interface FakeDeployment {
   readonly statuses: Readonly<Record<string, unknown>>[];
 }
 
+/** An environment of a repository, as a test seeds it. */
+export interface FakeEnvironment {
+  readonly name: string;
+  /** Users who must approve (required reviewers); empty: no such rule. */
+  readonly reviewers: readonly Identity[];
+  /** Minutes of the wait timer (0: no such rule). */
+  readonly waitTimer?: number;
+}
+
+/** One review of a workflow run's deployment to environments, as a test seeds it. */
+export interface FakeRunReview {
+  readonly runId: number;
+  readonly environments: readonly string[];
+  readonly state: "approved" | "rejected";
+  readonly user: Identity;
+}
+
 /** A canned failure for the next matching requests. */
 export interface InjectedFailure {
   readonly status: number;
@@ -93,6 +111,10 @@ export interface GitHubApiServer {
   /** Comments of an issue/PR, oldest first. */
   comments(owner: string, repo: string, issueNumber: number): FakeComment[];
   deployments(owner: string, repo: string): FakeDeployment[];
+  /** Add an environment (with its protection rules) to a repository. */
+  seedEnvironment(owner: string, repo: string, environment: FakeEnvironment): void;
+  /** Add a review to a workflow run's history. */
+  seedRunReview(owner: string, repo: string, review: FakeRunReview): void;
   /** Fail the next matching request(s) with a canned answer. */
   failNext(failure: InjectedFailure): void;
   close(): Promise<void>;
@@ -204,6 +226,9 @@ export async function startGitHubApiServer(options: GitHubApiServerOptions = {})
   const requests: RecordedRequest[] = [];
   const comments = new Map<number, FakeComment>();
   const deployments = new Map<number, FakeDeployment>();
+  /** `owner/repo/name` → environment, with the id it answers with. */
+  const environments = new Map<string, FakeEnvironment & { id: number }>();
+  const reviews: (FakeRunReview & { owner: string; repo: string })[] = [];
   const userIds = new Map<string, number>();
   const failures: { failure: InjectedFailure; left: number }[] = [];
   let nextId = 1000;
@@ -253,6 +278,38 @@ export async function startGitHubApiServer(options: GitHubApiServerOptions = {})
       repository_url: `${base}/repos/${d.owner}/${d.repo}`,
       transient_environment: r.transient_environment === true,
       production_environment: r.production_environment === true,
+    };
+  };
+
+  const environmentJson = (owner: string, repo: string, e: FakeEnvironment & { id: number }) => {
+    const rules: Record<string, unknown>[] = [];
+    if (e.reviewers.length) {
+      rules.push({
+        id: e.id + 1,
+        node_id: `GA_${String(e.id + 1)}`,
+        type: "required_reviewers",
+        prevent_self_review: false,
+        reviewers: e.reviewers.map((r) => ({ type: "User", reviewer: simpleUser(base, r, userId(r.login)) })),
+      });
+    }
+    if (e.waitTimer) {
+      rules.push({
+        id: e.id + 2,
+        node_id: `GA_${String(e.id + 2)}`,
+        type: "wait_timer",
+        wait_timer: e.waitTimer,
+      });
+    }
+    return {
+      id: e.id,
+      node_id: `EN_${String(e.id)}`,
+      name: e.name,
+      url: `${base}/repos/${owner}/${repo}/environments/${encodeURIComponent(e.name)}`,
+      html_url: `https://github.com/${owner}/${repo}/deployments/activity_log?environments_filter=${encodeURIComponent(e.name)}`,
+      created_at: now(),
+      updated_at: now(),
+      protection_rules: rules,
+      deployment_branch_policy: null,
     };
   };
 
@@ -355,6 +412,25 @@ export async function startGitHubApiServer(options: GitHubApiServerOptions = {})
         };
         d.statuses.push(body);
         return { status: 201, body: status };
+      }
+      case "repos/get-environment": {
+        const e = environments.get(`${owner}/${repo}/${params.environment_name ?? ""}`);
+        return e ? { status: 200, body: environmentJson(owner, repo, e) } : notFound;
+      }
+      case "actions/get-reviews-for-run": {
+        const runId = Number(params.run_id);
+        const body = reviews
+          .filter((r) => r.owner === owner && r.repo === repo && r.runId === runId)
+          .map((r) => ({
+            environments: r.environments.flatMap((name) => {
+              const e = environments.get(`${owner}/${repo}/${name}`);
+              return e ? [environmentJson(owner, repo, e)] : [];
+            }),
+            state: r.state,
+            user: simpleUser(base, r.user, userId(r.user.login)),
+            comment: "",
+          }));
+        return { status: 200, body };
       }
       default:
         return undefined;
@@ -527,6 +603,13 @@ export async function startGitHubApiServer(options: GitHubApiServerOptions = {})
     },
     deployments(owner, repo) {
       return [...deployments.values()].filter((d) => d.owner === owner && d.repo === repo);
+    },
+    seedEnvironment(owner, repo, environment) {
+      environments.set(`${owner}/${repo}/${environment.name}`, { ...environment, id: nextId });
+      nextId += 10;
+    },
+    seedRunReview(owner, repo, review) {
+      reviews.push({ ...review, owner, repo });
     },
     failNext(failure) {
       failures.push({ failure, left: failure.times ?? 1 });

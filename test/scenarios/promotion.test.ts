@@ -14,7 +14,7 @@ import { EcsAdapter } from "../../src/aws/ecs.ts";
 import { containerDigest } from "../../src/aws/taskDefinition.ts";
 import { SandboxControl } from "../../src/sandbox/control.ts";
 import type { DeploymentRecord } from "../../src/steps/record.ts";
-import { type CliRun, runGantry } from "../helpers/cli.ts";
+import { type CliRun, runGantry, runGantryInTerminal } from "../helpers/cli.ts";
 import { workerSandbox } from "../helpers/sandbox.ts";
 
 const { endpoint, dir: sandboxDir } = workerSandbox();
@@ -23,16 +23,15 @@ const REPOSITORY = "promo-web";
 let stateDir: string;
 let configDir: string;
 
+const cliEnv = (): NodeJS.ProcessEnv => ({
+  GANTRY_SANDBOX_DIR: stateDir,
+  GANTRY_CONFIG_DIR: configDir,
+  GANTRY_STATE_DIR: path.join(stateDir, "gantry"),
+  USER: "promotion-scenario",
+});
+
 function gantry(...args: string[]): Promise<CliRun> {
-  return runGantry(
-    {
-      GANTRY_SANDBOX_DIR: stateDir,
-      GANTRY_CONFIG_DIR: configDir,
-      GANTRY_STATE_DIR: path.join(stateDir, "gantry"),
-      USER: "promotion-scenario",
-    },
-    ...args,
-  );
+  return runGantry(cliEnv(), ...args);
 }
 
 /** Pulumi.<env>.yaml of a one-service environment on the sandbox account. */
@@ -172,5 +171,32 @@ describe("promotion stg → prd on the sandbox", () => {
       /prd is promoted from stg \(gantry:promotion\.from in \S*Pulumi\.prd\.yaml\), not dev/,
     );
     expect(await servedDigest("prd")).toBe(digests.get(v2));
+  });
+
+  it("GIVEN prd requires an approval WHEN promoted at a terminal THEN the wrong name is refused (exit 1, nothing changed) and the right one approves, recorded", async () => {
+    await configure("prd", { "gantry:promotion": { from: "stg" }, "gantry:approvalRequired": true });
+    const before = await servedDigest("prd");
+    const wrong = await runGantryInTerminal(cliEnv(), "prod\n", "promote", "--from", "stg", "--to", "prd");
+    expect(wrong.code, wrong.stdout).toBe(1);
+    expect(wrong.stdout).toContain("needs an approval: type the environment's name (prd) to go on:");
+    expect(wrong.stdout).toContain('not approved: typed "prod", not "prd"; nothing changed');
+    expect(await servedDigest("prd")).toBe(before);
+
+    const right = await runGantryInTerminal(cliEnv(), "prd\n", "promote", "--from", "stg", "--to", "prd");
+    expect(right.code, right.stdout).toBe(0);
+    const [last] = JSON.parse(
+      (await gantry("history", "--env", "prd", "--limit", "1", "--json")).stdout,
+    ) as DeploymentRecord[];
+    expect(last?.approval).toEqual({ by: "promotion-scenario", how: "terminal" });
+    expect(await servedDigest("prd")).toBe(digests.get(v3));
+  });
+
+  it("GIVEN prd requires an approval WHEN rolled back where nobody can be asked THEN refused naming --approved-by; with it THEN done and recorded", async () => {
+    const refused = await gantry("rollback", "--env", "prd");
+    expect(refused.code, refused.stderr).toBe(1);
+    expect(refused.stderr).toContain("--approved-by NAME");
+    const run = await gantry("rollback", "--env", "prd", "--approved-by", "carol", "--json");
+    expect(run.code, run.stderr).toBe(0);
+    expect(recordOf(run).approval).toEqual({ by: "carol", how: "approved-by" });
   });
 });

@@ -51,6 +51,7 @@ describe("actionsContext", () => {
       apiUrl: "https://api.github.com",
       serverUrl: "https://github.com",
       runUrl: "https://github.com/acme/shop/actions/runs/42",
+      runId: 42,
       token: "ghs_x",
       sha: "abc123",
       ref: "refs/heads/main",

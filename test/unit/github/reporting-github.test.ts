@@ -73,6 +73,15 @@ const outputsOf = (text: string): Record<string, string> =>
   );
 
 describe("GitHub Actions host", () => {
+  it("GIVEN an emergency deploy to an environment on the sandbox account WHEN it starts THEN the deployment says EMERGENCY with the reason and is transient", async () => {
+    const { deployment } = await start({}, { emergency: "checkout is down", account: "sandbox", env: "qa" });
+    expect(deployment()?.request).toMatchObject({
+      description: `gantry deploy of v1.2.3 (${notice.deploymentId}) EMERGENCY: checkout is down`,
+      transient_environment: true,
+      production_environment: false,
+    });
+  });
+
   it("GIVEN a deploy that succeeds WHEN it starts and finishes THEN deployment, statuses, summary and outputs say so", async () => {
     const { run, reporter, annotations, notifier, deployment } = await start();
     expect(deployment()?.request).toMatchObject({
