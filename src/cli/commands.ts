@@ -304,9 +304,17 @@ export function commands(ctx: CliContext, done: Done) {
 
   const status = {
     command: "status",
-    describe: "Show what an environment runs: tag and digest per service, rollout, health, last deploy, lock",
-    builder: (y: Argv<GlobalArgs>) => envOption(y),
-    handler: async (argv: GlobalArgs & { env: string }) => {
+    describe:
+      "Show what an environment runs: tag and digest per service, rollout, health, last deploy, lock (every environment without --env)",
+    builder: (y: Argv<GlobalArgs>) =>
+      y
+        .option("env", {
+          type: "string",
+          choices: ctx.environments,
+          describe: "one environment (default: every environment × service, one table)",
+        })
+        .example("$0 status", "which version is where, in every environment"),
+    handler: async (argv: GlobalArgs & { env?: string }) => {
       const { status } = await import("../app/status.ts");
       done(await status(ctx.app(argv), { env: argv.env }));
     },

@@ -39,6 +39,7 @@ export interface StatusView {
         readonly tag: string;
         readonly status: string;
         readonly startedAt: string;
+        readonly actor?: string;
       } & Pick<RunRecord, "trigger" | "commit" | "pr" | "reason">)
     | null;
   readonly lock: {
@@ -61,6 +62,10 @@ export type ResultView =
       readonly error?: ErrorView | undefined;
     }
   | { readonly kind: "status"; readonly status: StatusView }
+  | {
+      readonly kind: "status-all";
+      readonly environments: readonly (StatusView | { readonly env: string; readonly error: string })[];
+    }
   | { readonly kind: "history"; readonly records: readonly RunRecord[] };
 
 /** Columns padded to their widest cell; the last column is not padded. */
@@ -215,6 +220,50 @@ export function renderStatus(s: StatusView): string {
   return out.join("\n") + "\n";
 }
 
+/** The rollout of a service in one word: its deployments' rollout states, newest first. */
+function rolloutCell(deployments: readonly string[]): string {
+  return deployments.map((d) => d.split(" ")[1] ?? "?").join(", ") || "-";
+}
+
+/**
+ * `gantry status` without `--env`: one row per environment × service — "which version is where" —
+ * with when and by whom the environment was last deployed and who holds its lock.
+ */
+export function renderStatusAll(
+  environments: readonly (StatusView | { readonly env: string; readonly error: string })[],
+): string {
+  const rows: string[][] = [];
+  const errors: string[] = [];
+  for (const e of environments) {
+    if ("error" in e) {
+      errors.push(`${e.env}: could not be read: ${e.error}`);
+      continue;
+    }
+    const last = e.lastDeployment;
+    const deployed = last ? `${last.startedAt.replace(/\.\d+Z$/, "Z")} ${last.status}` : "-";
+    const by = last?.actor ?? "-";
+    const lock = e.lock ? `${e.lock.actor} (${e.lock.deploymentId})` : "free";
+    if (!e.services.length) rows.push([e.env, "-", "-", "-", `stack ${e.stack}`, "-", deployed, by, lock]);
+    for (const v of e.services) {
+      rows.push([
+        e.env,
+        v.service,
+        v.tag ?? "-",
+        shortDigest(v.image),
+        rolloutCell(v.deployments),
+        v.health,
+        deployed,
+        by,
+        lock,
+      ]);
+    }
+  }
+  const out = rows.length
+    ? table(["ENV", "SERVICE", "TAG", "DIGEST", "ROLLOUT", "HEALTH", "DEPLOYED", "BY", "LOCK"], rows)
+    : "no environments (no Pulumi.<env>.yaml in the config folder)\n";
+  return out + errors.map((line) => `${line}\n`).join("");
+}
+
 /** The services a run released, with their tag when it is not the run's (`api web=v2`); `-` for old records. */
 function servicesCell(services: readonly RunService[] | undefined): string {
   const released = services?.filter((s) => s.tag !== null) ?? [];
@@ -246,6 +295,7 @@ export function renderHistory(records: readonly RunRecord[]): string {
 export function renderResult(title: string, data: unknown, view?: ResultView): string {
   if (view?.kind === "run") return renderRun(view);
   if (view?.kind === "status") return renderStatus(view.status);
+  if (view?.kind === "status-all") return renderStatusAll(view.environments);
   if (view?.kind === "history") return renderHistory(view.records);
   if (data === undefined || data === null) return `${title}\n`;
   // yaml is loaded on the first result that needs it: `--help` and usage errors never do.

@@ -199,4 +199,32 @@ describe("promotion stg → prd on the sandbox", () => {
     expect(run.code, run.stderr).toBe(0);
     expect(recordOf(run).approval).toEqual({ by: "carol", how: "approved-by" });
   });
+
+  it("GIVEN stg, prd and an undeployed dev WHEN status is asked without --env THEN every environment × service: tag, digest, who deployed, the lock", async () => {
+    const run = await gantry("status", "--json");
+    expect(run.code, run.stderr).toBe(0);
+    const all = JSON.parse(run.stdout) as {
+      env: string;
+      stack: string;
+      services: { service: string; image: string | null }[];
+      lastDeployment: { actor: string } | null;
+      lock: unknown;
+    }[];
+    expect(all.map((e) => [e.env, e.stack])).toEqual([
+      ["dev", "not created"],
+      ["prd", "up"],
+      ["stg", "up"],
+    ]);
+    const prd = all.find((e) => e.env === "prd");
+    expect(prd?.services.map((v) => [v.service, v.image?.split("@")[1]])).toEqual([
+      ["web", await servedDigest("prd")],
+    ]);
+    expect(prd?.lastDeployment?.actor).toBe("promotion-scenario");
+    expect(prd?.lock).toBeNull();
+    const table = await gantry("status");
+    expect(table.stdout).toMatch(/^ENV +SERVICE +TAG +DIGEST +ROLLOUT +HEALTH +DEPLOYED +BY +LOCK$/m);
+    expect(table.stdout).toMatch(
+      /^stg +web +p3-\w+ +sha256:\w{12} +COMPLETED +HTTP 200 +\S+ succeeded +promotion-scenario +free$/m,
+    );
+  });
 });

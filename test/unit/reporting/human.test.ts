@@ -7,6 +7,7 @@ import {
   renderResult,
   renderRun,
   renderStatus,
+  renderStatusAll,
   shortDigest,
   table,
 } from "../../../src/reporting/human.ts";
@@ -249,6 +250,42 @@ describe("human rendering of results", () => {
     expect(lines[3]).toMatch(/^web +- +- +- +- +unreachable \(ECONNREFUSED\)$/);
     expect(lines[4]).toBe("last deploy: v3 succeeded at 2026-12-07T00:00:00Z (d1; release abcdef0)");
     expect(lines[5]).toBe("lock: held by bob on ci-7 (pid 42) since 2026-12-07T01:00:00Z, deployment d2");
+  });
+
+  it("GIVEN every environment WHEN rendered THEN one row per environment × service, deployed when and by whom, the lock; unreadable ones said below", () => {
+    const text = renderStatusAll([
+      {
+        env: "prod",
+        stack: "up",
+        services: [
+          {
+            service: "api",
+            tag: "v3",
+            image: `123.dkr.ecr.us-east-1.amazonaws.com/app@${DIGEST}`,
+            taskDefinition: "arn:td:9",
+            deployments: ["PRIMARY IN_PROGRESS ecs-svc/2", "ACTIVE COMPLETED ecs-svc/1"],
+            health: "HTTP 200",
+          },
+        ],
+        lastDeployment: {
+          id: "d1",
+          tag: "v3",
+          status: "succeeded",
+          startedAt: "2026-12-07T00:00:00.123Z",
+          actor: "ana",
+        },
+        lock: { deploymentId: "d2", actor: "bob", host: "ci-7", pid: 42, startedAt: "2026-12-07T01:00:00Z" },
+      },
+      { env: "qa", stack: "not created", services: [], lastDeployment: null, lock: null },
+      { env: "staging", error: "no AWS credentials" },
+    ]);
+    const lines = text.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^ENV +SERVICE +TAG +DIGEST +ROLLOUT +HEALTH +DEPLOYED +BY +LOCK$/);
+    expect(lines[1]).toMatch(
+      /^prod +api +v3 +sha256:ab12ab12ab12 +IN_PROGRESS, COMPLETED +HTTP 200 +2026-12-07T00:00:00Z succeeded +ana +bob \(d2\)$/,
+    );
+    expect(lines[2]).toMatch(/^qa +- +- +- +stack not created +- +- +- +free$/);
+    expect(lines[3]).toBe("staging: could not be read: no AWS credentials");
   });
 
   it("GIVEN a result without a view WHEN rendered THEN its title and its data as indented YAML", () => {
