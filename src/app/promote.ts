@@ -7,7 +7,7 @@
  */
 import { loadEnvironmentConfig } from "../config/load.ts";
 import { parseTag } from "../config/tag.ts";
-import { EXIT, UsageError } from "../errors.ts";
+import { EXIT, GantryError, UsageError } from "../errors.ts";
 import { type AppContext, environmentNamed, sourceEnvironment } from "./context.ts";
 import type { DryRunOutcome } from "./deploy.ts";
 import type { ReleaseOutcome } from "./release.ts";
@@ -49,9 +49,14 @@ export async function promote(
   const [serving, history] = await Promise.all([source.serving(names), source.history()]);
   const missing = names.filter((n) => !serving.get(n)?.digest);
   if (missing.length) {
-    throw new UsageError(
+    // What `from` runs, not how gantry was called: exit 1 like the promotion check, nothing changed.
+    throw new GantryError(
       `${from} serves no digest for ${missing.join(", ")} (no such service there, or not deployed by digest)`,
-      `deploy it to ${from} first: gantry deploy --env ${from} --tag <tag>`,
+      {
+        code: "PROMOTION_REFUSED",
+        source: "user",
+        hint: `deploy it to ${from} first: gantry deploy --env ${from} --tag <tag>`,
+      },
     );
   }
   const targets = names.map((name) => {

@@ -162,7 +162,7 @@ describe("promotion stg → prd on the sandbox", () => {
     expect(await servedDigest("prd")).toBe(digests.get(v2));
   });
 
-  it("GIVEN prd promoted from stg WHEN promoted from itself or from another environment THEN usage errors (exit 2), nothing changed", async () => {
+  it("GIVEN prd promoted from stg WHEN promoted from itself or from another environment THEN usage errors (exit 2); from one serving nothing THEN exit 1; nothing changed", async () => {
     expect((await gantry("promote", "--from", "prd", "--to", "prd")).code).toBe(2);
     await configure("dev");
     const run = await gantry("promote", "--from", "dev", "--to", "prd");
@@ -171,6 +171,10 @@ describe("promotion stg → prd on the sandbox", () => {
       /prd is promoted from stg \(gantry:promotion\.from in \S*Pulumi\.prd\.yaml\), not dev/,
     );
     expect(await servedDigest("prd")).toBe(digests.get(v2));
+    // Nothing to promote: dev serves nothing (exit 1, what the source runs, not a usage error).
+    const empty = await gantry("promote", "--from", "dev", "--to", "stg");
+    expect(empty.code, empty.stderr).toBe(1);
+    expect(empty.stderr).toContain("dev serves no digest for web");
   });
 
   it("GIVEN prd requires an approval WHEN promoted at a terminal THEN the wrong name is refused (exit 1, nothing changed) and the right one approves, recorded", async () => {
