@@ -92,14 +92,15 @@ export async function deploy(
     ...(approval ? { approval } : {}),
   });
   const plan = planDeploy({ config: wired.config, request });
-  const promotion =
-    policy && from !== undefined
-      ? { policy, source: await (await import("./promotion.ts")).promotionSource(app, from) }
-      : undefined;
   if (options.dryRun) {
     await dryRun(app, deployContext(wired, request, app), plan);
     return { exitCode: EXIT.ok, dryRun: true };
   }
+  // The environment releases come from, read by preflight's promotion check.
+  const promotion =
+    policy && from !== undefined
+      ? { policy, source: await (await import("./promotion.ts")).promotionSource(app, from) }
+      : undefined;
   const { runRelease } = await import("./release.ts");
   return runRelease(app, { kind: "deploy", wired, request, plan, ...(promotion ? { promotion } : {}) });
 }
