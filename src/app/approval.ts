@@ -27,6 +27,8 @@ export interface ApprovalRequest {
   readonly what: string;
   /** `--approved-by NAME`. */
   readonly approvedBy?: string | undefined;
+  /** A dry run changes nothing and needs no approval. */
+  readonly dryRun?: boolean;
 }
 
 function refused(message: string, hint: string): GantryError {
@@ -39,6 +41,7 @@ export async function approve(
   request: ApprovalRequest,
 ): Promise<Approval | undefined> {
   const { env, config, what } = request;
+  if (request.dryRun === true) return undefined;
   const approvedBy = request.approvedBy?.trim();
   if (!config.gantry.approvalRequired) return approvedBy ? { by: approvedBy, how: "approved-by" } : undefined;
   const approval = app.actions

@@ -65,16 +65,14 @@ export async function deploy(
   const from = policy && !emergency ? sourceEnvironment(app, policy.from, env) : undefined;
   const planFile = options.plan === undefined ? undefined : await checkPlanFile(options.plan, env);
   // Before anything is opened or changed; a dry run changes nothing and needs none.
-  const approval = options.dryRun
-    ? undefined
-    : await (
-        await import("./approval.ts")
-      ).approve(app, {
-        env,
-        config,
-        what: `deploy ${tag} to ${env}`,
-        approvedBy: options.approvedBy,
-      });
+  const { approve } = await import("./approval.ts");
+  const approval = await approve(app, {
+    env,
+    config,
+    what: `deploy ${tag} to ${env}`,
+    approvedBy: options.approvedBy,
+    dryRun: options.dryRun,
+  });
   const { wireEnvironment, deployContext } = await import("./environment.ts");
   const { planDeploy } = await import("../steps/plan.ts");
   const wired = await wireEnvironment(app, env);

@@ -70,16 +70,14 @@ export async function promote(
     message: `promoting from ${from}: ${targets.map((t) => `${t.name} ${t.tag} (${t.expectedDigest.slice(0, 19)})`).join(", ")}`,
   });
   const tag = tags.length === 1 ? (tags[0] ?? "") : tags.join("+");
-  const approval = options.dryRun
-    ? undefined
-    : await (
-        await import("./approval.ts")
-      ).approve(app, {
-        env: to,
-        config,
-        what: `promotion of ${tag} from ${from} to ${to}`,
-        approvedBy: options.approvedBy,
-      });
+  const { approve } = await import("./approval.ts");
+  const approval = await approve(app, {
+    env: to,
+    config,
+    what: `promotion of ${tag} from ${from} to ${to}`,
+    approvedBy: options.approvedBy,
+    dryRun: options.dryRun,
+  });
   const wired = await wireEnvironment(app, to);
   const request = requestFor(app.runtime, {
     env: to,

@@ -101,16 +101,14 @@ export async function rollback(
   const targets = target.services
     ? target.services.filter((t) => names.has(t.name))
     : [...names].map((name) => ({ name, tag, expectedDigest: target.expectedDigest }));
-  const approval = options.dryRun
-    ? undefined
-    : await (
-        await import("./approval.ts")
-      ).approve(app, {
-        env,
-        config: wired.config,
-        what: `rollback of ${env} to ${target.tag}`,
-        approvedBy: options.approvedBy,
-      });
+  const { approve } = await import("./approval.ts");
+  const approval = await approve(app, {
+    env,
+    config: wired.config,
+    what: `rollback of ${env} to ${target.tag}`,
+    approvedBy: options.approvedBy,
+    dryRun: options.dryRun,
+  });
   const request = requestFor(app.runtime, {
     env,
     tag,

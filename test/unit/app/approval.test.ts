@@ -131,6 +131,11 @@ describe("approve", () => {
     );
   });
 
+  it("GIVEN approval required WHEN it is a dry run THEN nobody is asked and none is needed", async () => {
+    const app = { actions: actions({ token: undefined }), runtime, reporter: new RecordingReporter() };
+    expect(await approve(app, { ...required(true), dryRun: true })).toBeUndefined();
+  });
+
   it("GIVEN nobody to ask WHEN approval is required THEN refused naming --approved-by; WITH it THEN recorded as given", async () => {
     const app = { actions: undefined, runtime, reporter: new RecordingReporter() };
     const err = await approve(app, required(true)).catch((e: unknown) => e);
